@@ -1,0 +1,28 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { SessionFactory } from 'cloakroom'
+import { withSession } from 'cloakroom/node'
+
+/** The data of the seed example's session. */
+export interface FredData {
+  abc?: string
+  fred?: string
+}
+
+/**
+ * The Pyramid docs' example view: if `abc` is in the session, set `fred`; always set `abc`.
+ *
+ * @param factory the session factory to use
+ * @returns a `node:http` request listener
+ */
+export function createFredApp(
+  factory: SessionFactory<FredData>,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return withSession(factory, (req, res) => {
+    const session = req.session
+    if (session.has('abc')) session.set('fred', 'yes')
+    session.set('abc', '123')
+    const answer = session.has('fred') ? 'Fred was in the session' : 'Fred was not in the session'
+    res.setHeader('content-type', 'text/plain; charset=utf-8')
+    res.end(answer)
+  })
+}

@@ -1,0 +1,98 @@
+import type { SessionFactory } from '../factory/session-factory.js'
+import { applySessionCookies, statusForError, type HeaderCarrier } from '../http/carrier.js'
+import type { DefaultSessionData, Session } from '../session/session.js'
+
+/** Options of the Web adapter's {@link withSession}. */
+export interface WebSessionOptions {
+  /**
+   * Told about every error the adapter turns into a 500 or 503 response: the handler's own, a
+   * store outage, or a session that could not be saved.
+   * @defaultValue `console.error`
+   */
+  readonly onError?: (error: unknown, request: Request) => void
+}
+
+/** A Web-standard handler that receives the request's session. */
+export type WebSessionHandler<Data extends object> = (
+  request: Request,
+  session: Session<Data>,
+) => Response | Promise<Response>
+
+function errorResponse(status: 500 | 503): Response {
+  return new Response(status === 503 ? 'Service Unavailable' : 'Internal Server Error', {
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+  })
+}
+
+function headerCarrier(headers: Headers): HeaderCarrier {
+  return {
+    get: (name) => headers.get(name) ?? undefined,
+    set: (name, value) => headers.set(name, value),
+    append: (name, value) => headers.append(name, value),
+  }
+}
+
+/**
+ * Wraps a Web-standard handler (`Request` → `Response`) so that it receives the request's session
+ * and its response carries the session cookie. Works on any server that speaks `Request` and
+ * `Response`: Bun, Deno, Cloudflare-style runtimes, or Node through a small bridge.
+ *
+ * @remarks
+ * The session is committed after the handler returns and before the response is handed back, so
+ * a server-side save finishes before the client sees the response. Changing the session after the
+ * handler returned (for example while streaming the body) throws {@link SessionCommittedError}.
+ * A thrown handler gives a 500 (the session is saved only with `setOnException`), an unavailable
+ * store a 503.
+ *
+ * @param factory the session factory
+ * @param handler the application's handler
+ * @param options error reporting
+ * @returns a handler without the session parameter
+ *
+ * @example
+ * ```ts
+ * const handle = withSession(factory, (request, session) => {
+ *   session.set('visits', (session.get('visits') ?? 0) + 1)
+ *   return new Response(`visit ${session.get('visits')}`)
+ * })
+ * Bun.serve({ fetch: handle })
+ * ```
+ */
+export function withSession<Data extends object = DefaultSessionData>(
+  factory: SessionFactory<Data>,
+  handler: WebSessionHandler<Data>,
+  options: WebSessionOptions = {},
+): (request: Request) => Promise<Response> {
+  const onError = options.onError ?? ((error: unknown) => console.error(error))
+  return async (request) => {
+    let session: Session<Data>
+    try {
+      session = await factory.load(request.headers.get('cookie'))
+    } catch (error) {
+      onError(error, request)
+      return errorResponse(statusForError(error))
+    }
+    let response: Response
+    let failed = false
+    try {
+      response = await handler(request, session)
+    } catch (error) {
+      onError(error, request)
+      failed = true
+      response = errorResponse(500)
+    }
+    let cookies: readonly string[]
+    try {
+      cookies = await factory.commit(session, { failed })
+    } catch (error) {
+      onError(error, request)
+      return errorResponse(statusForError(error))
+    }
+    if (cookies.length === 0) return response
+    // Headers of some responses (Response.redirect, fetched ones) are immutable: copy them.
+    const headers = new Headers(response.headers)
+    applySessionCookies(headerCarrier(headers), cookies)
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers })
+  }
+}

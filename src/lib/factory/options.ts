@@ -1,0 +1,213 @@
+import type { InvalidCookieReason } from '../codec/cookie-codec.js'
+import { ConfigError } from '../errors.js'
+import { formatCookieAttributes, type CookieAttributes } from '../http/cookies.js'
+import { jsonSerializer, type Serializer } from '../session/serializer.js'
+
+/** Details passed to `onInvalidCookie`; never the cookie value itself. */
+export interface InvalidCookieInfo {
+  /** The name of the refused cookie. */
+  readonly cookieName: string
+}
+
+/** The cookie and lifetime options every session factory shares. */
+export interface SessionCookieOptions {
+  /**
+   * The cookie name. A `__Host-` prefix requires `secure`, `path: '/'` and no `domain`.
+   * @defaultValue `'session'`
+   */
+  readonly cookieName?: string
+  /**
+   * Cookie lifetime in the browser, in seconds; omit for a cookie that ends with the browser
+   * session. Sent again on every write and re-issue, so it slides with activity.
+   * @defaultValue undefined
+   */
+  readonly maxAge?: number
+  /**
+   * The cookie `Path`.
+   * @defaultValue `'/'`
+   */
+  readonly path?: string
+  /**
+   * The cookie `Domain`. Leave it unset unless subdomains must share the session.
+   * @defaultValue undefined
+   */
+  readonly domain?: string
+  /**
+   * Send the cookie over HTTPS only. Browsers also accept it on `http://localhost`.
+   *
+   * > [!WARNING]
+   * > Turn it off only for local development over plain HTTP on another host name.
+   * @defaultValue true
+   */
+  readonly secure?: boolean
+  /**
+   * Hide the cookie from JavaScript.
+   * @defaultValue true
+   */
+  readonly httpOnly?: boolean
+  /**
+   * The `SameSite` attribute: `'lax'`, `'strict'` or `'none'` (which requires `secure`).
+   * @defaultValue `'lax'`
+   */
+  readonly sameSite?: 'lax' | 'strict' | 'none' | 'Lax' | 'Strict' | 'None'
+  /**
+   * Idle timeout in seconds: a session not used for longer ends. `null` disables it.
+   * @defaultValue 1200
+   */
+  readonly timeout?: number | null
+  /**
+   * Seconds after the last write after which a request that reads the session re-issues its
+   * cookie (extending the idle timeout). `0` re-issues on every read; `null` never (only writes
+   * extend the session).
+   * @defaultValue `timeout / 10`, or `null` when `timeout` is `null`
+   */
+  readonly reissueTime?: number | null
+  /**
+   * Seconds after `created` at which a session ends however active it is. `null` disables it.
+   * @defaultValue 86400 (one day)
+   */
+  readonly absoluteTimeout?: number | null
+  /**
+   * Save the session when the handler throws (the response is then a 500).
+   * @defaultValue true
+   */
+  readonly setOnException?: boolean
+  /**
+   * Turns session values into JSON and back.
+   * @defaultValue {@link jsonSerializer} (JSON values and Date)
+   */
+  readonly serializer?: Serializer
+  /**
+   * The clock, in milliseconds since the epoch. Inject one in tests instead of sleeping.
+   * @defaultValue `Date.now`
+   */
+  readonly now?: () => number
+  /**
+   * Told why an incoming cookie was refused (the request then gets a fresh session). Use it for
+   * logging or brute-force detection; it never receives the cookie value.
+   * @defaultValue undefined
+   */
+  readonly onInvalidCookie?: (reason: InvalidCookieReason, info: InvalidCookieInfo) => void
+}
+
+/** {@link SessionCookieOptions} after validation, with every default filled in and times in ms. */
+export interface ResolvedCookieOptions {
+  readonly cookieName: string
+  readonly attributes: CookieAttributes
+  /** The constant `; Path=/; HttpOnly; ...` tail of every `Set-Cookie`. */
+  readonly attributeString: string
+  readonly maxAge: number | undefined
+  readonly timeoutMs: number | null
+  readonly reissueMs: number | null
+  readonly absoluteTimeoutMs: number | null
+  readonly setOnException: boolean
+  readonly serializer: Serializer
+  readonly now: () => number
+  readonly onInvalidCookie: ((reason: InvalidCookieReason, info: InvalidCookieInfo) => void) | undefined
+}
+
+/** The default idle timeout, in seconds. */
+export const DEFAULT_TIMEOUT_SECONDS = 1200
+/** The default absolute timeout, in seconds (one day). */
+export const DEFAULT_ABSOLUTE_TIMEOUT_SECONDS = 86_400
+
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const SAFE_ATTRIBUTE = /^[\u0021-\u003A\u003C-\u007E]+$/ // visible ASCII without ";"
+
+function seconds(option: string, value: unknown, allowNull: boolean): number | null | undefined {
+  if (value === undefined) return undefined
+  if (value === null && allowNull) return null
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ConfigError(option, `expected a number of seconds >= 0${allowNull ? ' or null' : ''}.`)
+  }
+  return value
+}
+
+function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): T {
+  const lower = typeof value === 'string' ? value.toLowerCase() : value
+  if (!allowed.includes(lower as T)) {
+    throw new ConfigError(option, `expected one of ${allowed.map((a) => `'${a}'`).join(', ')}.`)
+  }
+  return lower as T
+}
+
+function flag(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new ConfigError(option, 'expected true or false.')
+  return value
+}
+
+/**
+ * Validates the shared cookie options once, at construction.
+ *
+ * @param options what the user passed
+ * @returns the options with defaults filled in
+ * @throws {@link ConfigError} for any invalid or insecure combination
+ */
+export function resolveCookieOptions(options: SessionCookieOptions): ResolvedCookieOptions {
+  const cookieName = options.cookieName ?? 'session'
+  if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName)) {
+    throw new ConfigError('cookieName', 'a cookie name is a non-empty token without spaces, ";", "=", "," or quotes.')
+  }
+  const path = options.path ?? '/'
+  if (typeof path !== 'string' || !SAFE_ATTRIBUTE.test(path) || !path.startsWith('/')) {
+    throw new ConfigError('path', 'a path starts with "/" and holds visible ASCII characters other than ";".')
+  }
+  const domain = options.domain
+  if (domain !== undefined && (typeof domain !== 'string' || !/^\.?[A-Za-z0-9.-]+$/.test(domain))) {
+    throw new ConfigError('domain', 'a domain holds only letters, digits, "." and "-".')
+  }
+  const secure = flag('secure', options.secure, true)
+  const httpOnly = flag('httpOnly', options.httpOnly, true)
+  const sameSite = oneOf('sameSite', options.sameSite ?? 'lax', ['lax', 'strict', 'none'] as const)
+  if (sameSite === 'none' && !secure) {
+    throw new ConfigError('sameSite', "browsers refuse SameSite=None without Secure; set secure: true or use 'lax'.")
+  }
+  if (cookieName.startsWith('__Host-') && (!secure || domain !== undefined || path !== '/')) {
+    throw new ConfigError('cookieName', 'a __Host- cookie requires secure: true, path: "/" and no domain.')
+  }
+  if (cookieName.startsWith('__Secure-') && !secure) {
+    throw new ConfigError('cookieName', 'a __Secure- cookie requires secure: true.')
+  }
+  const maxAge = seconds('maxAge', options.maxAge, false) ?? undefined
+  if (maxAge !== undefined && !Number.isInteger(maxAge)) {
+    throw new ConfigError('maxAge', 'expected a whole number of seconds.')
+  }
+  const timeout = seconds('timeout', options.timeout, true)
+  const timeoutSeconds = timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : timeout
+  const reissue = seconds('reissueTime', options.reissueTime, true)
+  const reissueSeconds = reissue === undefined ? (timeoutSeconds === null ? null : timeoutSeconds / 10) : reissue
+  const absolute = seconds('absoluteTimeout', options.absoluteTimeout, true)
+  const absoluteSeconds = absolute === undefined ? DEFAULT_ABSOLUTE_TIMEOUT_SECONDS : absolute
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function') throw new ConfigError('now', 'expected a function returning milliseconds.')
+  const onInvalidCookie = options.onInvalidCookie
+  if (onInvalidCookie !== undefined && typeof onInvalidCookie !== 'function') {
+    throw new ConfigError('onInvalidCookie', 'expected a function.')
+  }
+  const serializer = options.serializer ?? jsonSerializer
+  if (typeof serializer?.encode !== 'function' || typeof serializer.decode !== 'function') {
+    throw new ConfigError('serializer', 'expected an object with encode() and decode().')
+  }
+  const attributes: CookieAttributes = { path, domain, secure, httpOnly, sameSite }
+  let attributeString: string
+  try {
+    attributeString = formatCookieAttributes(cookieName, attributes)
+  } catch (error) {
+    throw new ConfigError('cookieName', (error as Error).message)
+  }
+  const ms = (value: number | null): number | null => (value === null ? null : Math.round(value * 1000))
+  return {
+    cookieName,
+    attributes,
+    attributeString,
+    maxAge,
+    timeoutMs: ms(timeoutSeconds),
+    reissueMs: ms(reissueSeconds),
+    absoluteTimeoutMs: ms(absoluteSeconds),
+    setOnException: flag('setOnException', options.setOnException, true),
+    serializer,
+    now,
+    onInvalidCookie,
+  }
+}

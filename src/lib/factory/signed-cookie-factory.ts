@@ -1,0 +1,52 @@
+import { createKeyring, type Secrets } from '../codec/keyring.js'
+import { createSignedCodec } from '../codec/signed-codec.js'
+import type { DefaultSessionData } from '../session/session.js'
+import { createCookieSessionFactory, resolveMaxCookieBytes } from './cookie-factory.js'
+import { resolveCookieOptions, type SessionCookieOptions } from './options.js'
+import type { SessionFactory } from './session-factory.js'
+
+/** Options of {@link createSignedCookieFactory}. */
+export interface SignedCookieFactoryOptions extends SessionCookieOptions {
+  /**
+   * The signing secrets, each at least 32 bytes: one, or a list whose first entry signs and whose
+   * others are still accepted (cookies they signed are re-issued under the first). Generate one
+   * with `npx cloakroom keygen`.
+   *
+   * > [!WARNING]
+   * > Anyone who knows a secret can forge any session. Keep secrets out of source control, and
+   * > never reuse one for another purpose.
+   */
+  readonly secrets: Secrets
+  /**
+   * The largest `Set-Cookie` header (name, value and attributes) the factory will send, in
+   * bytes; larger sessions throw {@link CookieTooLargeError}.
+   * @defaultValue 4096
+   */
+  readonly maxCookieBytes?: number
+}
+
+/**
+ * Creates the default session factory: the session lives in a cookie that the user can read but
+ * not forge (HMAC-SHA256, keyed per cookie name, with key rotation).
+ *
+ * @param options secrets and cookie options
+ * @returns the session factory
+ * @throws {@link ConfigError} when a secret is missing or too short, or an option is invalid
+ *
+ * @example
+ * ```ts
+ * import { createSignedCookieFactory } from 'cloakroom'
+ * const factory = createSignedCookieFactory({ secrets: process.env.SESSION_SECRET! })
+ * ```
+ */
+export function createSignedCookieFactory<Data extends object = DefaultSessionData>(
+  options: SignedCookieFactoryOptions,
+): SessionFactory<Data> {
+  const resolved = resolveCookieOptions(options)
+  const keyring = createKeyring(options.secrets, `signed-cookie/${resolved.cookieName}`)
+  return createCookieSessionFactory<Data>(
+    createSignedCodec({ keyring }),
+    resolved,
+    resolveMaxCookieBytes(options.maxCookieBytes),
+  )
+}

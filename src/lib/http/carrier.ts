@@ -1,0 +1,60 @@
+import { CloakroomError } from '../errors.js'
+
+/**
+ * The adapter-neutral view of a response's headers: all an adapter implements to carry session
+ * cookies.
+ */
+export interface HeaderCarrier {
+  /**
+   * @param name a header name, lower case
+   * @returns the header's current value, joined with `, ` when repeated, or undefined
+   */
+  get(name: string): string | undefined
+  /**
+   * @param name a header name, lower case
+   * @param value the value replacing any current one
+   */
+  set(name: string, value: string): void
+  /**
+   * @param name a header name, lower case
+   * @param value a value added after any current one (used for `set-cookie`)
+   */
+  append(name: string, value: string): void
+}
+
+const CACHE_CONTROL = 'private, no-store'
+
+/**
+ * Adds the session's `Set-Cookie` headers, plus `Vary: Cookie` and `Cache-Control: private,
+ * no-store` so that no shared cache stores a response carrying a session (a stricter
+ * `Cache-Control` the app set is kept).
+ *
+ * @param headers the response headers
+ * @param cookies the `Set-Cookie` values returned by the factory's `commit`
+ */
+export function applySessionCookies(headers: HeaderCarrier, cookies: readonly string[]): void {
+  if (cookies.length === 0) return
+  for (const cookie of cookies) headers.append('set-cookie', cookie)
+  const vary = headers.get('vary')
+  if (vary === undefined || vary.trim() === '') headers.set('vary', 'Cookie')
+  else if (!vary.split(',').some((token) => ['cookie', '*'].includes(token.trim().toLowerCase()))) {
+    headers.set('vary', `${vary}, Cookie`)
+  }
+  const cacheControl = headers.get('cache-control')
+  if (cacheControl === undefined || !/(^|[\s,])no-store($|[\s,])/i.test(cacheControl)) {
+    headers.set('cache-control', CACHE_CONTROL)
+  } else if (!/(^|[\s,])private($|[\s,])/i.test(cacheControl)) {
+    headers.set('cache-control', `private, ${cacheControl}`)
+  }
+}
+
+/**
+ * The HTTP status an adapter answers when loading or committing a session fails: 503 when the
+ * store is unavailable (retrying later may work), 500 otherwise.
+ *
+ * @param error what was thrown
+ * @returns the status code
+ */
+export function statusForError(error: unknown): 500 | 503 {
+  return error instanceof CloakroomError && error.code === 'ERR_STORE_UNAVAILABLE' ? 503 : 500
+}

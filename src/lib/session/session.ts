@@ -1,0 +1,403 @@
+import { SessionCommittedError } from '../errors.js'
+import { ChangeTrackingMap, type NamespaceChanges } from './change-tracking.js'
+import type { JsonValue, Serializer } from './serializer.js'
+
+/**
+ * The shape of your session data, declared once for the whole app by augmenting this interface.
+ *
+ * @example
+ * ```ts
+ * declare module 'cloakroom' {
+ *   interface SessionData { userId: string; cart: { items: string[] } }
+ * }
+ * ```
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface SessionData {}
+
+/**
+ * The data type sessions get when no type argument is given: your augmented {@link SessionData},
+ * or a record of unknown values while it is empty.
+ */
+export type DefaultSessionData = keyof SessionData extends never
+  ? Record<string, unknown>
+  : SessionData
+
+/** The string keys of a session data type. */
+export type SessionKey<Data> = Extract<keyof Data, string>
+
+/** What a factory knows about a session when it loads it. */
+export interface SessionInit {
+  /** The decoded user data. */
+  readonly data?: Iterable<readonly [string, unknown]>
+  /** Library-owned fields (CSRF token, flash queues, owner), kept apart from user data. */
+  readonly system?: Iterable<readonly [string, unknown]>
+  /** When the session began, in milliseconds since the epoch. */
+  readonly created: number
+  /** True when no valid session came with the request. */
+  readonly isNew: boolean
+}
+
+/** The services a session needs from its factory. */
+export interface SessionContext {
+  /** Checks values on write and encodes them for change detection. */
+  readonly serializer: Serializer
+  /** The clock, in milliseconds since the epoch. */
+  readonly now: () => number
+}
+
+interface SessionInternals {
+  init: SessionInit | (() => SessionInit)
+  context: SessionContext
+  resolved?: {
+    data: ChangeTrackingMap
+    system: ChangeTrackingMap
+    created: number
+    isNew: boolean
+  }
+  forced: boolean
+  invalidated: boolean
+  regenerated: boolean
+  committed: boolean
+}
+
+let internalsOf: <D extends object>(session: Session<D>) => SessionInternals
+
+/**
+ * One user's session for one request: a typed, Map-like namespace that lives across requests.
+ *
+ * @remarks
+ * Data and methods never share a namespace: a key named `get` or `__proto__` is just data.
+ * Objects changed in place (`session.get('cart')!.items.push(x)`) are saved without calling
+ * {@link Session.changed}. Reading never creates a cookie for a new session.
+ *
+ * @example
+ * ```ts
+ * const visits = session.get('visits') ?? 0
+ * session.set('visits', visits + 1)
+ * ```
+ */
+export class Session<Data extends object = DefaultSessionData> {
+  readonly #internals: SessionInternals
+
+  static {
+    internalsOf = (session) => session.#internals
+  }
+
+  /**
+   * Session factories create sessions; applications receive them from an adapter.
+   *
+   * @param init the loaded state, or a function that loads it on first use
+   * @param context the serializer and clock of the factory
+   */
+  constructor(init: SessionInit | (() => SessionInit), context: SessionContext) {
+    this.#internals = {
+      init,
+      context,
+      forced: false,
+      invalidated: false,
+      regenerated: false,
+      committed: false,
+    }
+  }
+
+  get #state(): NonNullable<SessionInternals['resolved']> {
+    const internals = this.#internals
+    if (internals.resolved !== undefined) return internals.resolved
+    const init = typeof internals.init === 'function' ? internals.init() : internals.init
+    const { serializer } = internals.context
+    internals.resolved = {
+      data: new ChangeTrackingMap(new Map(init.data), serializer),
+      system: new ChangeTrackingMap(new Map(init.system), serializer),
+      created: init.created,
+      isNew: init.isNew,
+    }
+    return internals.resolved
+  }
+
+  #mutable(operation: string): NonNullable<SessionInternals['resolved']> {
+    if (this.#internals.committed) throw new SessionCommittedError(operation)
+    return this.#state
+  }
+
+  /** When the session began, in milliseconds since the epoch. */
+  get created(): number {
+    return this.#state.created
+  }
+
+  /** True when no valid session came with the request (or after {@link Session.invalidate}). */
+  get isNew(): boolean {
+    return this.#state.isNew
+  }
+
+  /** The number of keys. */
+  get size(): number {
+    return this.#state.data.size
+  }
+
+  /**
+   * @param key the key to read
+   * @returns the stored value, or undefined when the key is missing
+   */
+  get<K extends SessionKey<Data>>(key: K): Data[K] | undefined {
+    return this.#state.data.get(key) as Data[K] | undefined
+  }
+
+  /**
+   * Stores a value.
+   *
+   * @param key the key to write
+   * @param value a value the serializer can keep (by default JSON values and Date)
+   * @returns the session, for chaining
+   * @throws {@link UnserializableValueError} when the value cannot be stored faithfully
+   * @throws {@link SessionCommittedError} when the response headers were already sent
+   */
+  set<K extends SessionKey<Data>>(key: K, value: Data[K]): this {
+    this.#mutable('set').data.set(key, value)
+    return this
+  }
+
+  /**
+   * @param key the key to look up
+   * @returns whether the key is present
+   */
+  has(key: string): boolean {
+    return this.#state.data.has(key)
+  }
+
+  /**
+   * Removes a key. Removing a missing key changes nothing and writes no cookie.
+   *
+   * @param key the key to remove
+   * @returns true when the key was present
+   * @throws {@link SessionCommittedError} when the response headers were already sent
+   */
+  delete(key: SessionKey<Data>): boolean {
+    const state = this.#state
+    if (!state.data.has(key)) return false
+    return this.#mutable('delete').data.delete(key)
+  }
+
+  /**
+   * Removes every key, keeping the session itself (use {@link Session.invalidate} to end it).
+   *
+   * @throws {@link SessionCommittedError} when the response headers were already sent
+   */
+  clear(): void {
+    this.#mutable('clear').data.clear()
+  }
+
+  /**
+   * Removes a key and returns its value.
+   *
+   * @param key the key to remove
+   * @param fallback returned when the key is missing
+   * @returns the removed value, or `fallback`
+   */
+  pop<K extends SessionKey<Data>>(key: K): Data[K] | undefined
+  pop<K extends SessionKey<Data>>(key: K, fallback: Data[K]): Data[K]
+  pop<K extends SessionKey<Data>>(key: K, fallback?: Data[K]): Data[K] | undefined {
+    const state = this.#state
+    if (!state.data.has(key)) return fallback
+    const value = state.data.peek().get(key) as Data[K]
+    this.#mutable('pop').data.delete(key)
+    return value
+  }
+
+  /**
+   * Returns the value of a key, storing `value` first when the key is missing.
+   *
+   * @param key the key to read
+   * @param value the value to store when the key is missing
+   * @returns the stored value
+   * @throws {@link UnserializableValueError} when `value` is needed and cannot be stored
+   */
+  setDefault<K extends SessionKey<Data>>(key: K, value: Data[K]): Data[K] {
+    const state = this.#state
+    if (state.data.has(key)) return state.data.get(key) as Data[K]
+    this.#mutable('setDefault').data.set(key, value)
+    return value
+  }
+
+  /**
+   * Stores every member of a record. Either all are stored or, when one cannot be, none is.
+   *
+   * @param record the keys and values to store
+   * @throws {@link UnserializableValueError} when a value cannot be stored
+   */
+  update(record: Partial<Data>): void {
+    const data = this.#mutable('update').data
+    const names = Object.keys(record) as SessionKey<Data>[]
+    for (const name of names) this.#internals.context.serializer.encode(record[name], name)
+    for (const name of names) data.set(name, record[name])
+  }
+
+  /** @returns the keys, in insertion order */
+  keys(): IterableIterator<SessionKey<Data>> {
+    return this.#state.data.keys() as IterableIterator<SessionKey<Data>>
+  }
+
+  /** @returns the values, in key insertion order */
+  *values(): IterableIterator<Data[SessionKey<Data>]> {
+    for (const [, value] of this.entries()) yield value
+  }
+
+  /** @returns the `[key, value]` pairs, in insertion order */
+  entries(): IterableIterator<[SessionKey<Data>, Data[SessionKey<Data>]]> {
+    return this.#state.data.entries() as IterableIterator<[SessionKey<Data>, Data[SessionKey<Data>]]>
+  }
+
+  /** @returns the `[key, value]` pairs, as {@link Session.entries} does */
+  [Symbol.iterator](): IterableIterator<[SessionKey<Data>, Data[SessionKey<Data>]]> {
+    return this.entries()
+  }
+
+  /**
+   * @returns a deep, plain copy of the data; changing it does not change the session
+   */
+  toJSON(): Partial<Data> {
+    const copy: Record<string, unknown> = {}
+    for (const [key, value] of this.#state.data.peek()) {
+      Object.defineProperty(copy, key, {
+        value: structuredClone(value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
+    return copy as Partial<Data>
+  }
+
+  /**
+   * Marks the session as changed, so the whole session is written at commit. Only needed for
+   * changes the session cannot see (changes to objects it never handed out).
+   */
+  changed(): void {
+    this.#mutable('changed')
+    this.#internals.forced = true
+  }
+
+  /**
+   * Ends the session: drops all data, resets `created` and `isNew`, and makes the response
+   * delete the cookie (server-side sessions also delete the stored record). Data set afterwards
+   * in the same request starts a fresh session.
+   *
+   * @throws {@link SessionCommittedError} when the response headers were already sent
+   */
+  invalidate(): void {
+    const state = this.#mutable('invalidate')
+    state.data.clear()
+    state.system.clear()
+    state.created = this.#internals.context.now()
+    state.isNew = true
+    this.#internals.invalidated = true
+    this.#internals.forced = false
+  }
+
+  /**
+   * Gives the session a new identity with the same data: the call to make at login and at every
+   * privilege change. Rotates the CSRF token, restarts the absolute timeout (`created` becomes
+   * now), and on server-side sessions issues a new id and deletes the old record.
+   *
+   * @throws {@link SessionCommittedError} when the response headers were already sent
+   */
+  regenerate(): void {
+    const state = this.#mutable('regenerate')
+    state.system.delete(CSRF_TOKEN_FIELD)
+    state.created = this.#internals.context.now()
+    this.#internals.regenerated = true
+  }
+}
+
+/** The library-owned field that holds the CSRF token. */
+export const CSRF_TOKEN_FIELD = 'csrf'
+
+/**
+ * What a factory reads from a session when it commits it; see {@link sessionChanges}.
+ */
+export interface SessionCommitView {
+  /** The session was used (read or written) during the request. Untouched sessions cost nothing. */
+  readonly accessed: boolean
+  /** When the session began, in milliseconds since the epoch. */
+  readonly created: number
+  /** True when no valid session came with the request, or it was invalidated. */
+  readonly isNew: boolean
+  /** `invalidate()` was called during the request. */
+  readonly invalidated: boolean
+  /** `regenerate()` was called during the request. */
+  readonly regenerated: boolean
+  /** `changed()` was called: write the whole session. */
+  readonly forced: boolean
+  /** @returns whether the session holds no data and no library fields */
+  isEmpty(): boolean
+  /** @returns the changes to user data, or undefined when there are none */
+  dataChanges(): NamespaceChanges | undefined
+  /** @returns the changes to library fields, or undefined when there are none */
+  systemChanges(): NamespaceChanges | undefined
+  /** @returns every user value, encoded, for a whole write */
+  encodeData(): Record<string, JsonValue>
+  /** @returns every library field, encoded, for a whole write */
+  encodeSystem(): Record<string, JsonValue>
+  /** @returns the library field `name`, without marking anything */
+  readSystem(name: string): unknown
+  /** Refuses further changes: the headers are on their way. Reads stay allowed. */
+  lock(): void
+}
+
+/**
+ * Reads what happened to a session during a request. This is the API for writing your own
+ * {@link SessionFactory}: call it from `commit`.
+ *
+ * @param session the session handed out by your factory's `load`
+ * @returns a view of its state and changes
+ */
+export function sessionChanges<Data extends object>(session: Session<Data>): SessionCommitView {
+  const internals = internalsOf(session)
+  const resolved = (): NonNullable<SessionInternals['resolved']> => {
+    void session.size
+    return internals.resolved!
+  }
+  return {
+    accessed: internals.resolved !== undefined,
+    get created() {
+      return resolved().created
+    },
+    get isNew() {
+      return resolved().isNew
+    },
+    invalidated: internals.invalidated,
+    regenerated: internals.regenerated,
+    forced: internals.forced,
+    isEmpty: () => resolved().data.size === 0 && resolved().system.size === 0,
+    dataChanges: () => resolved().data.changes(),
+    systemChanges: () => resolved().system.changes(),
+    encodeData: () => resolved().data.encodeAll(),
+    encodeSystem: () => resolved().system.encodeAll(),
+    readSystem: (name) => resolved().system.peek().get(name),
+    lock: () => {
+      internals.committed = true
+    },
+  }
+}
+
+/**
+ * Library-internal access to the fields kept apart from user data (CSRF token, flash queues,
+ * owner). Not exported from the package.
+ *
+ * @param session the session
+ * @returns the tracked map of library fields
+ */
+export function systemFields<Data extends object>(session: Session<Data>): ChangeTrackingMap {
+  void session.size
+  return internalsOf(session).resolved!.system
+}
+
+/**
+ * Refuses changes once the session's cookie is on its way; used by adapters.
+ *
+ * @param session the session
+ * @returns whether the session was already locked
+ */
+export function isCommitted<Data extends object>(session: Session<Data>): boolean {
+  return internalsOf(session).committed
+}

@@ -1,0 +1,17 @@
+/**
+ * `cloakroom/node`: sessions for plain `node:http` servers.
+ *
+ * @example
+ * ```ts
+ * import { withSession } from 'cloakroom/node'
+ * createServer(withSession(factory, (req, res) => res.end(String(req.session.isNew))))
+ * ```
+ *
+ * @module cloakroom/node
+ */
+export {
+  withSession,
+  type NodeSessionHandler,
+  type NodeSessionOptions,
+  type SessionRequest,
+} from './lib/adapter/node.js'

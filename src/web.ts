@@ -1,0 +1,12 @@
+/**
+ * `cloakroom/web`: sessions for Web-standard `Request` → `Response` handlers.
+ *
+ * @example
+ * ```ts
+ * import { withSession } from 'cloakroom/web'
+ * const fetch = withSession(factory, (request, session) => new Response(String(session.isNew)))
+ * ```
+ *
+ * @module cloakroom/web
+ */
+export { withSession, type WebSessionHandler, type WebSessionOptions } from './lib/adapter/web.js'
