@@ -294,6 +294,25 @@ export class Session<Data extends object = DefaultSessionData> {
     this.#internals.forced = false
   }
 
+  /** The user this session belongs to, as set by {@link Session.setOwner}, or undefined. */
+  get owner(): string | undefined {
+    const owner = this.#state.system.peek().get(OWNER_FIELD)
+    return typeof owner === 'string' ? owner : undefined
+  }
+
+  /**
+   * Records which user the session belongs to, so the factory can list and end a user's sessions
+   * ("log out other devices"). Call it at login, after {@link Session.regenerate}.
+   *
+   * @param owner the user's id, or null to remove it
+   * @throws {@link SessionCommittedError} when the response headers were already sent
+   */
+  setOwner(owner: string | null): void {
+    const system = this.#mutable('setOwner').system
+    if (owner === null) system.delete(OWNER_FIELD)
+    else system.set(OWNER_FIELD, owner)
+  }
+
   /**
    * Gives the session a new identity with the same data: the call to make at login and at every
    * privilege change. Rotates the CSRF token, restarts the absolute timeout (`created` becomes
@@ -311,6 +330,10 @@ export class Session<Data extends object = DefaultSessionData> {
 
 /** The library-owned field that holds the CSRF token. */
 export const CSRF_TOKEN_FIELD = 'csrf'
+/** The library-owned field that holds the session's owner (see {@link Session.setOwner}). */
+export const OWNER_FIELD = 'owner'
+/** The prefix of the library-owned fields that hold flash queues: `flash:<queue>`. */
+export const FLASH_FIELD_PREFIX = 'flash:'
 
 /**
  * What a factory reads from a session when it commits it; see {@link sessionChanges}.
