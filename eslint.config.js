@@ -7,7 +7,12 @@ import jsdoc from 'eslint-plugin-jsdoc'
 const layer = (/** @type {string[]} */ forbidden) => ({
   'no-restricted-imports': [
     'error',
-    { patterns: forbidden.map((group) => ({ group: [group], message: 'Imports only point down the layers.' })) },
+    {
+      patterns: forbidden.map((group) => ({
+        group: [group],
+        message: 'Imports only point down the layers.',
+      })),
+    },
   ],
 })
 
@@ -17,10 +22,33 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
-      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: [
+                'describe',
+                'it',
+                'test',
+                'suite',
+                'before',
+                'after',
+                'beforeEach',
+                'afterEach',
+              ],
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/only-throw-error': 'error',
@@ -41,15 +69,25 @@ export default tseslint.config(
         {
           publicOnly: true,
           require: { FunctionDeclaration: true, ClassDeclaration: true, MethodDefinition: false },
-          contexts: ['TSInterfaceDeclaration', 'TSTypeAliasDeclaration', 'ExportNamedDeclaration > VariableDeclaration'],
+          contexts: [
+            'TSInterfaceDeclaration',
+            'TSTypeAliasDeclaration',
+            'ExportNamedDeclaration > VariableDeclaration',
+          ],
         },
       ],
       'jsdoc/no-types': 'error',
       'jsdoc/check-param-names': 'error',
     },
   },
-  { files: ['src/lib/session/**/*.ts'], rules: layer(['../codec/*', '../factory/*', '../store/*', '../http/*', '../adapter/*']) },
-  { files: ['src/lib/codec/**/*.ts'], rules: layer(['../factory/*', '../store/*', '../http/*', '../adapter/*']) },
+  {
+    files: ['src/lib/session/**/*.ts'],
+    rules: layer(['../codec/*', '../factory/*', '../store/*', '../http/*', '../adapter/*']),
+  },
+  {
+    files: ['src/lib/codec/**/*.ts'],
+    rules: layer(['../factory/*', '../store/*', '../http/*', '../adapter/*']),
+  },
   { files: ['src/lib/store/**/*.ts'], rules: layer(['../factory/*', '../http/*', '../adapter/*']) },
   { files: ['src/lib/factory/**/*.ts'], rules: layer(['../adapter/*']) },
   { files: ['src/lib/http/**/*.ts'], rules: layer(['../adapter/*']) },

@@ -18,6 +18,7 @@ export {
   type SessionData,
   type SessionInit,
   type SessionKey,
+  type SessionValue,
 } from './lib/session/session.js'
 export type { NamespaceChanges } from './lib/session/change-tracking.js'
 export {
@@ -31,8 +32,43 @@ export {
   createSignedCookieFactory,
   type SignedCookieFactoryOptions,
 } from './lib/factory/signed-cookie-factory.js'
-export { MAX_COOKIE_BYTES } from './lib/factory/cookie-factory.js'
+export {
+  createEncryptedCookieFactory,
+  type EncryptedCookieFactoryOptions,
+} from './lib/factory/encrypted-cookie-factory.js'
+export {
+  MAX_COOKIE_BYTES,
+  MAX_TOTAL_COOKIE_BYTES,
+  type CookieOverflow,
+  type CookieSizeOptions,
+} from './lib/factory/cookie-factory.js'
 export type { InvalidCookieInfo, SessionCookieOptions } from './lib/factory/options.js'
+export {
+  createStoreFactory,
+  type RevokeSessionsOptions,
+  type StoreErrorPolicy,
+  type StoreFactoryOptions,
+  type StoreOperation,
+  type StoreSessionFactory,
+} from './lib/factory/store-factory.js'
+export type {
+  SessionPatch,
+  SessionStore,
+  StoredNamespacePatch,
+  StoredSession,
+  StoredSessionSummary,
+} from './lib/store/session-store.js'
+export {
+  createMemoryStore,
+  type MemoryStore,
+  type MemoryStoreOptions,
+} from './lib/store/memory-store.js'
+export {
+  fromExpressSessionStore,
+  type ExpressSessionCallback,
+  type ExpressSessionStoreLike,
+  type ExpressSessionStoreOptions,
+} from './lib/store/express-session-store.js'
 export type { InvalidCookieReason } from './lib/codec/cookie-codec.js'
 export type { KeyringSecret, Secrets } from './lib/codec/keyring.js'
 export { applySessionCookies, type HeaderCarrier } from './lib/http/carrier.js'

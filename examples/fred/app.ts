@@ -9,7 +9,8 @@ export interface FredData {
 }
 
 /**
- * The Pyramid docs' example view: if `abc` is in the session, set `fred`; always set `abc`.
+ * The Pyramid docs' example view: if `abc` is in the session, set `fred`; always set `abc`;
+ * answer whether `fred` was in the session the request brought.
  *
  * @param factory the session factory to use
  * @returns a `node:http` request listener
@@ -19,9 +20,10 @@ export function createFredApp(
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return withSession(factory, (req, res) => {
     const session = req.session
+    // The answer describes the session as the request found it.
+    const answer = session.has('fred') ? 'Fred was in the session' : 'Fred was not in the session'
     if (session.has('abc')) session.set('fred', 'yes')
     session.set('abc', '123')
-    const answer = session.has('fred') ? 'Fred was in the session' : 'Fred was not in the session'
     res.setHeader('content-type', 'text/plain; charset=utf-8')
     res.end(answer)
   })

@@ -5,7 +5,9 @@ import { createFredApp, type FredData } from './app.js'
 
 const secret = process.env.SESSION_SECRET ?? randomBytes(32).toString('base64url')
 if (process.env.SESSION_SECRET === undefined) {
-  console.log('SESSION_SECRET is not set: using a random secret (sessions end when the server stops).')
+  console.log(
+    'SESSION_SECRET is not set: using a random secret (sessions end when the server stops).',
+  )
 }
 const factory = createSignedCookieFactory<FredData>({ secrets: secret })
 const port = Number(process.env.PORT ?? 3000)

@@ -1,7 +1,8 @@
 import { UnserializableValueError } from '../errors.js'
 
 /** A value that `JSON.stringify` and `JSON.parse` round-trip exactly. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+export type JsonValue =
+  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 
 /**
  * Turns session values into JSON-compatible data and back. The session checks every value with
@@ -52,7 +53,12 @@ function isPlainObject(value: object): boolean {
 }
 
 function createJsonSerializer(withDates: boolean): Serializer {
-  const encodeAt = (value: unknown, key: string, path: string, ancestors: Set<object>): JsonValue => {
+  const encodeAt = (
+    value: unknown,
+    key: string,
+    path: string,
+    ancestors: Set<object>,
+  ): JsonValue => {
     switch (typeof value) {
       case 'string':
       case 'boolean':
@@ -78,7 +84,11 @@ function createJsonSerializer(withDates: boolean): Serializer {
           const out: JsonValue[] = new Array<JsonValue>(value.length)
           for (let index = 0; index < value.length; index++) {
             if (!(index in value)) {
-              throw new UnserializableValueError(key, `${path}[${index}]`, 'a hole in a sparse array')
+              throw new UnserializableValueError(
+                key,
+                `${path}[${index}]`,
+                'a hole in a sparse array',
+              )
             }
             out[index] = encodeAt(value[index], key, `${path}[${index}]`, ancestors)
           }
@@ -103,7 +113,10 @@ function createJsonSerializer(withDates: boolean): Serializer {
         if (withDates && count === 1 && lastName.startsWith('$')) return { [ESCAPE_TAG]: out }
         return out
       }
-      default:
+      case 'undefined':
+      case 'bigint':
+      case 'symbol':
+      case 'function':
         throw new UnserializableValueError(key, path, describe(value))
     }
   }
@@ -118,7 +131,8 @@ function createJsonSerializer(withDates: boolean): Serializer {
   const decodeAt = (json: JsonValue): unknown => {
     if (typeof json !== 'object' || json === null) return json
     if (Array.isArray(json)) {
-      for (let index = 0; index < json.length; index++) json[index] = decodeAt(json[index]!) as JsonValue
+      for (let index = 0; index < json.length; index++)
+        json[index] = decodeAt(json[index]!) as JsonValue
       return json
     }
     if (withDates) {
@@ -126,7 +140,12 @@ function createJsonSerializer(withDates: boolean): Serializer {
       if (names.length === 1) {
         const tagged = json[names[0]!]!
         if (names[0] === DATE_TAG && typeof tagged === 'number') return new Date(tagged)
-        if (names[0] === ESCAPE_TAG && typeof tagged === 'object' && tagged !== null && !Array.isArray(tagged)) {
+        if (
+          names[0] === ESCAPE_TAG &&
+          typeof tagged === 'object' &&
+          tagged !== null &&
+          !Array.isArray(tagged)
+        ) {
           return decodeMembers(tagged)
         }
       }

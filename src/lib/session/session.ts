@@ -26,6 +26,9 @@ export type DefaultSessionData = keyof SessionData extends never
 /** The string keys of a session data type. */
 export type SessionKey<Data> = Extract<keyof Data, string>
 
+/** The type stored under `K`: optional properties are stored without `undefined`. */
+export type SessionValue<Data, K extends keyof Data> = Exclude<Data[K], undefined>
+
 /** What a factory knows about a session when it loads it. */
 export interface SessionInit {
   /** The decoded user data. */
@@ -139,8 +142,8 @@ export class Session<Data extends object = DefaultSessionData> {
    * @param key the key to read
    * @returns the stored value, or undefined when the key is missing
    */
-  get<K extends SessionKey<Data>>(key: K): Data[K] | undefined {
-    return this.#state.data.get(key) as Data[K] | undefined
+  get<K extends SessionKey<Data>>(key: K): SessionValue<Data, K> | undefined {
+    return this.#state.data.get(key) as SessionValue<Data, K> | undefined
   }
 
   /**
@@ -152,7 +155,7 @@ export class Session<Data extends object = DefaultSessionData> {
    * @throws {@link UnserializableValueError} when the value cannot be stored faithfully
    * @throws {@link SessionCommittedError} when the response headers were already sent
    */
-  set<K extends SessionKey<Data>>(key: K, value: Data[K]): this {
+  set<K extends SessionKey<Data>>(key: K, value: SessionValue<Data, K>): this {
     this.#mutable('set').data.set(key, value)
     return this
   }
@@ -194,12 +197,15 @@ export class Session<Data extends object = DefaultSessionData> {
    * @param fallback returned when the key is missing
    * @returns the removed value, or `fallback`
    */
-  pop<K extends SessionKey<Data>>(key: K): Data[K] | undefined
-  pop<K extends SessionKey<Data>>(key: K, fallback: Data[K]): Data[K]
-  pop<K extends SessionKey<Data>>(key: K, fallback?: Data[K]): Data[K] | undefined {
+  pop<K extends SessionKey<Data>>(key: K): SessionValue<Data, K> | undefined
+  pop<K extends SessionKey<Data>>(key: K, fallback: SessionValue<Data, K>): SessionValue<Data, K>
+  pop<K extends SessionKey<Data>>(
+    key: K,
+    fallback?: SessionValue<Data, K>,
+  ): SessionValue<Data, K> | undefined {
     const state = this.#state
     if (!state.data.has(key)) return fallback
-    const value = state.data.peek().get(key) as Data[K]
+    const value = state.data.peek().get(key) as SessionValue<Data, K>
     this.#mutable('pop').data.delete(key)
     return value
   }
@@ -212,9 +218,12 @@ export class Session<Data extends object = DefaultSessionData> {
    * @returns the stored value
    * @throws {@link UnserializableValueError} when `value` is needed and cannot be stored
    */
-  setDefault<K extends SessionKey<Data>>(key: K, value: Data[K]): Data[K] {
+  setDefault<K extends SessionKey<Data>>(
+    key: K,
+    value: SessionValue<Data, K>,
+  ): SessionValue<Data, K> {
     const state = this.#state
-    if (state.data.has(key)) return state.data.get(key) as Data[K]
+    if (state.data.has(key)) return state.data.get(key) as SessionValue<Data, K>
     this.#mutable('setDefault').data.set(key, value)
     return value
   }
@@ -238,17 +247,19 @@ export class Session<Data extends object = DefaultSessionData> {
   }
 
   /** @returns the values, in key insertion order */
-  *values(): IterableIterator<Data[SessionKey<Data>]> {
+  *values(): IterableIterator<SessionValue<Data, SessionKey<Data>>> {
     for (const [, value] of this.entries()) yield value
   }
 
   /** @returns the `[key, value]` pairs, in insertion order */
-  entries(): IterableIterator<[SessionKey<Data>, Data[SessionKey<Data>]]> {
-    return this.#state.data.entries() as IterableIterator<[SessionKey<Data>, Data[SessionKey<Data>]]>
+  entries(): IterableIterator<[SessionKey<Data>, SessionValue<Data, SessionKey<Data>>]> {
+    return this.#state.data.entries() as IterableIterator<
+      [SessionKey<Data>, SessionValue<Data, SessionKey<Data>>]
+    >
   }
 
   /** @returns the `[key, value]` pairs, as {@link Session.entries} does */
-  [Symbol.iterator](): IterableIterator<[SessionKey<Data>, Data[SessionKey<Data>]]> {
+  [Symbol.iterator](): IterableIterator<[SessionKey<Data>, SessionValue<Data, SessionKey<Data>>]> {
     return this.entries()
   }
 

@@ -1,0 +1,108 @@
+import {
+  request as httpRequest,
+  createServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/** A real server on an ephemeral port. */
+export interface TestServer {
+  readonly url: string
+  close(): Promise<void>
+}
+
+/** Starts a `node:http` server on 127.0.0.1 with an ephemeral port. */
+export async function startServer(
+  listener: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
+): Promise<TestServer> {
+  const server = createServer((req, res) => void listener(req, res))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+/** What a raw request returned. */
+export interface RawResponse {
+  readonly status: number
+  readonly headers: IncomingMessage['headers']
+  readonly setCookies: string[]
+  readonly body: string
+}
+
+/**
+ * Sends a request with exactly the headers given (raw strings, repeated headers allowed), which
+ * `fetch` would normalise or refuse.
+ */
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: [string, string][] } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    // Raw header arrays get no default headers from Node, so send Host ourselves.
+    const flat = [['host', new URL(url).host], ...(options.headers ?? [])].flat()
+    const req = httpRequest(url, { method: options.method ?? 'GET', headers: flat }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          setCookies: res.headers['set-cookie'] ?? [],
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      )
+      res.on('error', reject)
+      res.on('close', () => {
+        if (!res.complete) reject(new Error('aborted: the server cut the response off'))
+      })
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** A minimal cookie jar: remembers cookies from Set-Cookie and sends them back. */
+export class CookieJar {
+  readonly #cookies = new Map<string, string>()
+
+  /** The `Cookie` header to send, or undefined when the jar is empty. */
+  header(): string | undefined {
+    if (this.#cookies.size === 0) return undefined
+    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ')
+  }
+
+  get(name: string): string | undefined {
+    return this.#cookies.get(name)
+  }
+
+  /** Applies the response's Set-Cookie headers (Max-Age=0 deletes). */
+  update(setCookies: readonly string[]): void {
+    for (const header of setCookies) {
+      const [pair] = header.split(';')
+      const index = pair!.indexOf('=')
+      const name = pair!.slice(0, index).trim()
+      const value = pair!.slice(index + 1).trim()
+      if (/;\s*max-age=0/i.test(header) || value === '') this.#cookies.delete(name)
+      else this.#cookies.set(name, value)
+    }
+  }
+
+  /** Requests `url` with the jar's cookies and stores what comes back. */
+  async fetch(url: string, options: { method?: string } = {}): Promise<RawResponse> {
+    const cookie = this.header()
+    const response = await rawRequest(url, {
+      ...options,
+      headers: cookie === undefined ? [] : [['cookie', cookie]],
+    })
+    this.update(response.setCookies)
+    return response
+  }
+}
