@@ -1,5 +1,6 @@
 import { SessionCommittedError } from '../errors.js'
 import { ChangeTrackingMap, type NamespaceChanges } from './change-tracking.js'
+import { createCsrfToken } from './csrf-token.js'
 import type { JsonValue, Serializer } from './serializer.js'
 
 /**
@@ -22,6 +23,37 @@ export interface SessionData {}
 export type DefaultSessionData = keyof SessionData extends never
   ? Record<string, unknown>
   : SessionData
+
+/**
+ * The type of your flash messages, declared once for the whole app by augmenting this interface
+ * with a `message` property.
+ *
+ * @example
+ * ```ts
+ * declare module 'cloakroom' {
+ *   interface FlashTypes { message: { text: string; level: 'info' | 'error' } }
+ * }
+ * ```
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface FlashTypes {}
+
+/** The type of flash messages: the `message` of your augmented {@link FlashTypes}, or unknown. */
+export type FlashMessage = FlashTypes extends { message: infer Message } ? Message : unknown
+
+/** Options of {@link Session.flash}. */
+export interface FlashOptions {
+  /**
+   * The queue to add to; queues are independent.
+   * @defaultValue `''`
+   */
+  readonly queue?: string
+  /**
+   * Add the message even when an equal one is already queued.
+   * @defaultValue true
+   */
+  readonly allowDuplicate?: boolean
+}
 
 /** The string keys of a session data type. */
 export type SessionKey<Data> = Extract<keyof Data, string>
@@ -47,6 +79,11 @@ export interface SessionContext {
   readonly serializer: Serializer
   /** The clock, in milliseconds since the epoch. */
   readonly now: () => number
+  /**
+   * The source of randomness for CSRF tokens.
+   * @defaultValue `randomBytes` from `node:crypto`
+   */
+  readonly randomBytes?: (size: number) => Uint8Array
 }
 
 interface SessionInternals {
@@ -303,6 +340,75 @@ export class Session<Data extends object = DefaultSessionData> {
     state.isNew = true
     this.#internals.invalidated = true
     this.#internals.forced = false
+  }
+
+  /**
+   * Queues a message to show on a later request (after a redirect, typically).
+   *
+   * @param message any storable value
+   * @param options the queue, and whether an equal message may be queued twice
+   * @throws {@link UnserializableValueError} when the message cannot be stored
+   */
+  flash(message: FlashMessage, options: FlashOptions = {}): void {
+    const system = this.#mutable('flash').system
+    const field = FLASH_FIELD_PREFIX + (options.queue ?? '')
+    const queued = system.peek().get(field)
+    const list = Array.isArray(queued) ? (queued as FlashMessage[]) : []
+    if (options.allowDuplicate === false) {
+      const encoded = JSON.stringify(this.#internals.context.serializer.encode(message, field))
+      const same = (item: FlashMessage): boolean =>
+        JSON.stringify(this.#internals.context.serializer.encode(item, field)) === encoded
+      if (list.some(same)) return
+    }
+    system.set(field, [...list, message])
+  }
+
+  /**
+   * Returns the queued messages without removing them.
+   *
+   * @param queue the queue to read
+   * @returns a copy of the messages (changing it changes nothing), or `[]`
+   */
+  peekFlash(queue = ''): FlashMessage[] {
+    const queued = this.#state.system.peek().get(FLASH_FIELD_PREFIX + queue)
+    return Array.isArray(queued) ? (structuredClone(queued) as FlashMessage[]) : []
+  }
+
+  /**
+   * Removes and returns the queued messages. An empty or missing queue returns `[]` and writes
+   * nothing.
+   *
+   * @param queue the queue to empty
+   * @returns the messages, oldest first
+   */
+  popFlash(queue = ''): FlashMessage[] {
+    const field = FLASH_FIELD_PREFIX + queue
+    const queued = this.#state.system.peek().get(field)
+    if (!Array.isArray(queued) || queued.length === 0) return []
+    this.#mutable('popFlash').system.delete(field)
+    return queued as FlashMessage[]
+  }
+
+  /**
+   * Makes a new CSRF token (256 random bits, base64url) and stores it in the session.
+   *
+   * @returns the token
+   */
+  newCsrfToken(): string {
+    const system = this.#mutable('newCsrfToken').system
+    const token = createCsrfToken(this.#internals.context.randomBytes)
+    system.set(CSRF_TOKEN_FIELD, token)
+    return token
+  }
+
+  /**
+   * Returns the session's CSRF token, making one when there is none (which saves the session).
+   *
+   * @returns the token
+   */
+  getCsrfToken(): string {
+    const token = this.#state.system.peek().get(CSRF_TOKEN_FIELD)
+    return typeof token === 'string' ? token : this.newCsrfToken()
   }
 
   /** The user this session belongs to, as set by {@link Session.setOwner}, or undefined. */
