@@ -15,3 +15,5 @@ export {
   type NodeSessionOptions,
   type SessionRequest,
 } from './lib/adapter/node.js'
+export { withCsrf, type NodeCsrfOptions } from './lib/adapter/node-csrf.js'
+export { readFormBody } from './lib/http/form-body.js'

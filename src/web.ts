@@ -10,3 +10,4 @@
  * @module cloakroom/web
  */
 export { withSession, type WebSessionHandler, type WebSessionOptions } from './lib/adapter/web.js'
+export { withCsrf, type WebCsrfOptions } from './lib/adapter/web-csrf.js'
