@@ -7,6 +7,7 @@ export type CloakroomErrorCode =
   | 'ERR_COOKIE_TOO_LARGE'
   | 'ERR_SESSION_COMMITTED'
   | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_CSRF_REJECTED'
 
 /**
  * The base class of every error Cloakroom throws; `code` tells them apart.
@@ -80,22 +81,31 @@ export class UnserializableValueError extends CloakroomError {
 }
 
 /**
- * The session does not fit in one cookie. Thrown by the commit, before the response is sent.
+ * The session does not fit in one cookie (or, with `overflow: 'split'`, in the total budget of
+ * its cookies). Thrown by the commit, before the response is sent.
  */
 export class CookieTooLargeError extends CloakroomError {
-  /** The size of the whole `Set-Cookie` header that would have been sent, in bytes. */
+  /**
+   * The size of the whole `Set-Cookie` header that would have been sent, in bytes; for a split
+   * session, what its cookies would add to the `Cookie` request header.
+   */
   readonly size: number
-  /** The configured limit (`maxCookieBytes`). */
+  /** The configured limit (`maxCookieBytes`, or `maxTotalCookieBytes` for a split session). */
   readonly limit: number
 
   /**
-   * @param size the measured size of the `Set-Cookie` header, in bytes
+   * @param size the measured size, in bytes
    * @param limit the configured limit, in bytes
+   * @param options what was measured
+   * @param options.split true when the size is the total of a split session's cookies
    */
-  constructor(size: number, limit: number) {
+  constructor(size: number, limit: number, options?: { readonly split?: boolean }) {
     super(
       'ERR_COOKIE_TOO_LARGE',
-      `Session cookie would be ${size} bytes; the limit is ${limit} (browsers drop cookies over 4096). ` +
+      (options?.split === true
+        ? `Session cookies would add ${size} bytes to the Cookie request header; the limit is ${limit} ` +
+          '(maxTotalCookieBytes; servers refuse request headers over 8 to 16 KB). '
+        : `Session cookie would be ${size} bytes; the limit is ${limit} (browsers drop cookies over 4096). `) +
         'Store less in the session, or use a server-side store (createStoreFactory).',
     )
     this.size = size
@@ -124,6 +134,12 @@ export class SessionCommittedError extends CloakroomError {
  */
 export class StoreUnavailableError extends CloakroomError {
   /**
+   * Always 503: the status that Express, Fastify and Koa error handlers read from `statusCode`,
+   * so an outage passed to them is answered 503 Service Unavailable.
+   */
+  readonly statusCode = 503
+
+  /**
    * @param operation what was being done, such as `load` or `commit`
    * @param options the driver's error as `cause`
    */
@@ -134,5 +150,31 @@ export class StoreUnavailableError extends CloakroomError {
         'Check that the store server is running and reachable; the request was not served with an empty session.',
       options,
     )
+  }
+}
+
+/** Why a request failed the CSRF check. */
+export type CsrfFailure = 'missing-token' | 'bad-token' | 'bad-origin'
+
+/**
+ * An unsafe request (POST, PUT, ...) failed the CSRF check: no token, a wrong token, or a
+ * cross-origin `Origin`. The CSRF middlewares answer 403; handle it to answer otherwise.
+ */
+export class CsrfError extends CloakroomError {
+  /** Why the request was refused. */
+  readonly reason: CsrfFailure
+  /** 403, for the error handlers of Express, Fastify and Koa. */
+  readonly statusCode = 403
+
+  /** @param reason why the request was refused */
+  constructor(reason: CsrfFailure) {
+    super(
+      'ERR_CSRF_REJECTED',
+      reason === 'bad-origin'
+        ? 'The request came from another origin. Add the origin to trustedOrigins if it is yours.'
+        : `The request carried ${reason === 'missing-token' ? 'no' : 'a wrong'} CSRF token. ` +
+            'Send session.getCsrfToken() in the X-CSRF-Token header or the csrf_token form field.',
+    )
+    this.reason = reason
   }
 }
