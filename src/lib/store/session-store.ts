@@ -84,7 +84,11 @@ export interface SessionStore {
    * @param options `onlyIfExists`: write only when a record is already stored under `idHash`
    * @returns whether the record was written
    */
-  set(idHash: string, record: StoredSession, options?: { readonly onlyIfExists?: boolean }): Promise<boolean>
+  set(
+    idHash: string,
+    record: StoredSession,
+    options?: { readonly onlyIfExists?: boolean },
+  ): Promise<boolean>
   /**
    * @param idHash the record key
    * @param patch the changes to apply

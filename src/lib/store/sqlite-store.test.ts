@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import Database from 'better-sqlite3'
+import type { JsonValue } from '../session/serializer.js'
+import type { SessionPatch, StoredSession } from './session-store.js'
+import { createSqliteStore } from './sqlite-store.js'
+
+const root = mkdtempSync(join(tmpdir(), 'cloakroom-sqlite-'))
+after(() => rmSync(root, { recursive: true, force: true }))
+
+let count = 0
+const freshFile = (): string => join(root, `db-${count++}.sqlite`)
+const newIdHash = (): string => createHash('sha256').update(randomBytes(32)).digest('base64url')
+const record = (data: Record<string, JsonValue> = {}): StoredSession => ({
+  data,
+  system: {},
+  created: Date.now(),
+  lastActive: Date.now(),
+  expires: Date.now() + 3_600_000,
+})
+const patchOf = (set: Record<string, JsonValue>, deleted: string[] = []): SessionPatch => ({
+  data: { set: new Map(Object.entries(set)), deleted: new Set(deleted) },
+  system: { set: new Map(), deleted: new Set() },
+  lastActive: Date.now(),
+  expires: Date.now() + 3_600_000,
+})
+
+describe('createSqliteStore', () => {
+  it('opens a file in WAL mode with a busy timeout, and creates the schema on first use', async () => {
+    const file = freshFile()
+    const store = createSqliteStore({ database: file, busyTimeoutMs: 1234 })
+    const probe = new Database(file)
+    try {
+      const tables = () =>
+        probe.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all()
+      assert.deepEqual(tables(), [], 'nothing is created before the first call')
+      assert.equal(await store.get(newIdHash()), undefined)
+      assert.deepEqual(tables(), [{ name: 'cloakroom_sessions' }])
+      assert.equal(probe.pragma('journal_mode', { simple: true }), 'wal')
+    } finally {
+      probe.close()
+      await store.close()
+    }
+  })
+
+  it('uses a database of its own, sets a busy timeout only where none is set, and leaves it open', async () => {
+    const db = new Database(freshFile())
+    db.pragma('busy_timeout = 0')
+    const store = createSqliteStore({ database: db, tableName: 'my_sessions' })
+    await store.set(newIdHash(), record({ a: 1 }))
+    assert.equal(db.pragma('busy_timeout', { simple: true }), 5000)
+    await store.close()
+    assert.equal(db.open, true)
+    assert.equal((db.prepare('SELECT count(*) AS n FROM my_sessions').get() as { n: number }).n, 1)
+    db.close()
+  })
+
+  it('applies a patch of many keys in one statement', async () => {
+    const store = createSqliteStore({ database: ':memory:' })
+    const id = newIdHash()
+    const initial: Record<string, JsonValue> = {}
+    for (let i = 0; i < 120; i++) initial[`old${i}`] = i
+    await store.set(id, record(initial))
+    const set: Record<string, JsonValue> = {}
+    for (let i = 0; i < 130; i++) set[`new${i}`] = { i }
+    const deleted = Array.from({ length: 110 }, (_, i) => `old${i}`)
+    assert.equal(await store.patch(id, patchOf(set, deleted)), true)
+    const data = (await store.get(id))!.data
+    assert.equal(Object.keys(data).length, 10 + 130)
+    assert.deepEqual(data.new129, { i: 129 })
+    assert.equal(data.old110, 110)
+    assert.equal('old0' in data, false)
+    await store.close()
+  })
+
+  it('shares sessions between two connections on one file, without resurrection', async () => {
+    const file = freshFile()
+    const first = createSqliteStore({ database: file })
+    const second = createSqliteStore({ database: file })
+    try {
+      const id = newIdHash()
+      await first.set(id, record({ base: 0 }))
+      await Promise.all([first.patch(id, patchOf({ a: 1 })), second.patch(id, patchOf({ b: 2 }))])
+      assert.deepEqual((await second.get(id))?.data, { base: 0, a: 1, b: 2 })
+      await second.delete(id)
+      assert.equal(await first.patch(id, patchOf({ late: 1 })), false)
+      assert.equal(await first.get(id), undefined)
+    } finally {
+      await first.close()
+      await second.close()
+    }
+  })
+
+  it('keeps every change of two processes patching one session at the same time', async () => {
+    const file = freshFile()
+    const store = createSqliteStore({ database: file })
+    const id = newIdHash()
+    await store.set(id, record({}))
+    const script = `
+      import { createSqliteStore } from ${JSON.stringify(import.meta.resolve('./sqlite-store.ts'))}
+      const store = createSqliteStore({ database: ${JSON.stringify(file)} })
+      process.stdout.write('ready\\n')
+      for (let i = 0; i < 300; i++) {
+        const time = Date.now()
+        const ok = await store.patch(${JSON.stringify(id)}, {
+          data: { set: new Map([['child' + i, i]]), deleted: new Set() },
+          system: { set: new Map(), deleted: new Set() },
+          lastActive: time,
+          expires: time + 3600000,
+        })
+        if (!ok) process.exit(2)
+      }
+      await store.close()
+    `
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
+    await once(child.stdout, 'data')
+    const exited = once(child, 'exit')
+    for (let i = 0; i < 300; i++) {
+      assert.equal(await store.patch(id, patchOf({ [`parent${i}`]: i })), true)
+      // Let the other process take the write lock in between.
+      if (i % 20 === 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+    const [code] = (await exited) as [number | null]
+    assert.equal(code, 0)
+    const data = (await store.get(id))!.data
+    assert.equal(Object.keys(data).length, 600)
+    assert.equal(data.child299, 299)
+    assert.equal(data.parent299, 299)
+    await store.close()
+  })
+
+  it('reports database failures as StoreUnavailableError', async () => {
+    const db = new Database(':memory:')
+    const store = createSqliteStore({ database: db })
+    db.close()
+    await assert.rejects(store.get(newIdHash()), (error: unknown) => {
+      assert.equal((error as { code: string }).code, 'ERR_STORE_UNAVAILABLE')
+      assert.ok((error as Error).cause instanceof Error)
+      return true
+    })
+  })
+
+  it('refuses an unsafe table name and a database it cannot open', () => {
+    assert.throws(() => createSqliteStore({ database: ':memory:', tableName: 'x"; DROP' }), {
+      code: 'ERR_INVALID_OPTION',
+    })
+    assert.throws(() => createSqliteStore({ database: join(root, 'missing', 'dir', 'x.db') }), {
+      code: 'ERR_INVALID_OPTION',
+    })
+  })
+})

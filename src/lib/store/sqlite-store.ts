@@ -1,0 +1,337 @@
+import Database from 'better-sqlite3'
+import { ConfigError, StoreUnavailableError } from '../errors.js'
+import type { JsonValue } from '../session/serializer.js'
+import type {
+  SessionPatch,
+  SessionStore,
+  StoredNamespacePatch,
+  StoredSession,
+  StoredSessionSummary,
+} from './session-store.js'
+
+/** Options of {@link createSqliteStore}. */
+export interface SqliteStoreOptions {
+  /**
+   * A `better-sqlite3` database, or the file name of one to open (created if missing). A store
+   * that opens the file itself turns on WAL mode and closes it in `close()`; with a database of
+   * your own, turn on WAL yourself (`db.pragma('journal_mode = WAL')`) for concurrent readers.
+   */
+  readonly database: Database.Database | string
+  /**
+   * The table that holds the sessions; created, with its indexes, on first use.
+   * @defaultValue `'cloakroom_sessions'`
+   */
+  readonly tableName?: string
+  /**
+   * How long a write waits for another process's lock before failing, in milliseconds. Applied
+   * to a database of your own only when it has no busy timeout yet.
+   * @defaultValue 5000
+   */
+  readonly busyTimeoutMs?: number
+  /**
+   * The clock, in milliseconds since the epoch.
+   * @defaultValue `Date.now`
+   */
+  readonly now?: () => number
+}
+
+/** The SQLite store: a {@link SessionStore} with `prune()` and `close()`. */
+export interface SqliteStore extends SessionStore {
+  /**
+   * Deletes expired sessions; run it now and then (SQLite has no native expiry).
+   * @returns how many sessions were deleted
+   */
+  prune(): Promise<number>
+  /** Closes the database when the store opened it; a database of your own stays open. */
+  close(): Promise<void>
+}
+
+interface Row {
+  data: string
+  system: string
+  created: number
+  last_active: number
+  expires: number
+  owner: string | null
+}
+
+interface SummaryRow {
+  id_hash: string
+  created: number
+  last_active: number
+  expires: number
+}
+
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+/** Key/value pairs per `json_set` call (SQLite caps function arguments at 127 in old builds). */
+const PAIRS_PER_CALL = 50
+/** Distinct patch shapes whose prepared statements are kept. */
+const MAX_CACHED_PATCHES = 64
+
+/**
+ * Builds the SQL expression that applies one namespace's changes to a JSON column, one
+ * `json_remove`/`json_set` per 50 keys. Paths quote the key as a JSON string, which SQLite's
+ * path syntax accepts for any key.
+ */
+function namespaceExpression(column: string, removed: number, written: number): string {
+  let expression = column
+  for (let left = removed; left > 0; left -= PAIRS_PER_CALL) {
+    expression = `json_remove(${expression}${', ?'.repeat(Math.min(left, PAIRS_PER_CALL))})`
+  }
+  for (let left = written; left > 0; left -= PAIRS_PER_CALL) {
+    expression = `json_set(${expression}${', ?, json(?)'.repeat(Math.min(left, PAIRS_PER_CALL))})`
+  }
+  return expression
+}
+
+function namespaceParameters(patch: StoredNamespacePatch): string[] {
+  const parameters: string[] = []
+  for (const key of patch.deleted) parameters.push(`$.${JSON.stringify(key)}`)
+  for (const [key, value] of patch.set)
+    parameters.push(`$.${JSON.stringify(key)}`, JSON.stringify(value))
+  return parameters
+}
+
+/**
+ * Creates a store that keeps sessions in one SQLite file through `better-sqlite3` (version 12):
+ * durable, no server to run, and safe for several processes on one machine.
+ *
+ * @remarks
+ * One row per session (record key, data and library fields as JSON, times, owner). A patch is a
+ * single `UPDATE ... WHERE id_hash = ?` that applies `json_set`/`json_remove` to only the keys
+ * the request changed, so concurrent requests (from any process) that change different keys all
+ * keep their changes. WAL mode lets readers run beside a writer, and a busy timeout makes writers
+ * wait for each other instead of failing. `better-sqlite3` is synchronous: each call blocks the
+ * event loop for the duration of one statement (microseconds on a local disk).
+ *
+ * @param options the database and table
+ * @returns the store
+ * @throws {@link ConfigError} when an option is invalid or the file cannot be opened
+ *
+ * @example
+ * ```ts
+ * import { createStoreFactory } from 'cloakroom'
+ * import { createSqliteStore } from 'cloakroom/sqlite'
+ * const factory = createStoreFactory({ store: createSqliteStore({ database: './.data/sessions.db' }) })
+ * ```
+ */
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const tableName = options.tableName ?? 'cloakroom_sessions'
+  if (typeof tableName !== 'string' || !TABLE_NAME.test(tableName)) {
+    throw new ConfigError(
+      'tableName',
+      'expected a letter or "_", then letters, digits or "_" (at most 63).',
+    )
+  }
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new ConfigError('busyTimeoutMs', 'expected a whole number of milliseconds >= 0.')
+  }
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function')
+    throw new ConfigError('now', 'expected a function returning milliseconds.')
+
+  const ownsDatabase = typeof options.database === 'string'
+  let db: Database.Database
+  if (typeof options.database === 'string') {
+    try {
+      db = new Database(options.database)
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`)
+      if (!db.memory) db.pragma('journal_mode = WAL')
+    } catch (error) {
+      throw new ConfigError(
+        'database',
+        `cannot open ${options.database}: ${(error as Error).message}`,
+      )
+    }
+  } else if (typeof options.database?.prepare === 'function') {
+    db = options.database
+  } else {
+    throw new ConfigError('database', 'expected a better-sqlite3 Database or a file name.')
+  }
+
+  const table = `"${tableName}"`
+  let statements: ReturnType<typeof prepare> | undefined
+  const patches = new Map<string, Database.Statement<unknown[]>>()
+
+  function prepare(): {
+    get: Database.Statement<[string], Row>
+    deleteExpired: Database.Statement<[string, number]>
+    upsert: Database.Statement<unknown[]>
+    replace: Database.Statement<unknown[]>
+    touch: Database.Statement<[number, number, string, number]>
+    remove: Database.Statement<[string]>
+    listByOwner: Database.Statement<[string, number], SummaryRow>
+    deleteByOwner: Database.Statement<[string, string | null]>
+    countLiveByOwner: Database.Statement<[string, string | null, number], { n: number }>
+    prune: Database.Statement<[number]>
+  } {
+    if (!ownsDatabase && db.pragma('busy_timeout', { simple: true }) === 0) {
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`)
+    }
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${table} (
+        id_hash TEXT PRIMARY KEY NOT NULL,
+        data TEXT NOT NULL,
+        system TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        last_active INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        owner TEXT
+      );
+      CREATE INDEX IF NOT EXISTS "${tableName}_owner" ON ${table} (owner) WHERE owner IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS "${tableName}_expires" ON ${table} (expires);`,
+    )
+    const columns = 'data, system, created, last_active, expires, owner'
+    return {
+      get: db.prepare(`SELECT ${columns} FROM ${table} WHERE id_hash = ?`),
+      deleteExpired: db.prepare(`DELETE FROM ${table} WHERE id_hash = ? AND expires <= ?`),
+      upsert: db.prepare(
+        `INSERT INTO ${table} (id_hash, ${columns}) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, system = excluded.system,
+         created = excluded.created, last_active = excluded.last_active, expires = excluded.expires,
+         owner = excluded.owner`,
+      ),
+      replace: db.prepare(
+        `UPDATE ${table} SET data = ?, system = ?, created = ?, last_active = ?, expires = ?, owner = ?
+         WHERE id_hash = ? AND expires > ?`,
+      ),
+      touch: db.prepare(
+        `UPDATE ${table} SET last_active = ?, expires = ? WHERE id_hash = ? AND expires > ?`,
+      ),
+      remove: db.prepare(`DELETE FROM ${table} WHERE id_hash = ?`),
+      listByOwner: db.prepare(
+        `SELECT id_hash, created, last_active, expires FROM ${table} WHERE owner = ? AND expires > ?`,
+      ),
+      deleteByOwner: db.prepare(`DELETE FROM ${table} WHERE owner = ? AND id_hash IS NOT ?`),
+      countLiveByOwner: db.prepare(
+        `SELECT count(*) AS n FROM ${table} WHERE owner = ? AND id_hash IS NOT ? AND expires > ?`,
+      ),
+      prune: db.prepare(`DELETE FROM ${table} WHERE expires <= ?`),
+    }
+  }
+
+  /** Runs one synchronous database step, preparing the schema on first use. */
+  const run = <T>(
+    operation: string,
+    step: (s: NonNullable<typeof statements>) => T,
+  ): Promise<T> => {
+    try {
+      statements ??= prepare()
+      return Promise.resolve(step(statements))
+    } catch (error) {
+      return Promise.reject(
+        new StoreUnavailableError(`sqlite store ${operation}`, { cause: error }),
+      )
+    }
+  }
+
+  const patchStatement = (patch: SessionPatch): Database.Statement<unknown[]> => {
+    const shape = [
+      patch.data.deleted.size,
+      patch.data.set.size,
+      patch.system.deleted.size,
+      patch.system.set.size,
+    ]
+    const key = `${shape.join(',')},${patch.owner === undefined ? 0 : 1}`
+    let statement = patches.get(key)
+    if (statement === undefined) {
+      const ownerClause = patch.owner === undefined ? '' : ', owner = ?'
+      statement = db.prepare(
+        `UPDATE ${table} SET data = ${namespaceExpression('data', shape[0]!, shape[1]!)},
+         system = ${namespaceExpression('system', shape[2]!, shape[3]!)},
+         last_active = ?, expires = ?${ownerClause} WHERE id_hash = ? AND expires > ?`,
+      )
+      if (patches.size >= MAX_CACHED_PATCHES) patches.delete(patches.keys().next().value as string)
+      patches.set(key, statement)
+    }
+    return statement
+  }
+
+  const recordValues = (record: StoredSession): unknown[] => [
+    JSON.stringify(record.data),
+    JSON.stringify(record.system),
+    record.created,
+    record.lastActive,
+    record.expires,
+    record.owner ?? null,
+  ]
+
+  return {
+    get(idHash) {
+      return run('get', (s) => {
+        const row = s.get.get(idHash)
+        if (row === undefined) return undefined
+        if (row.expires <= now()) {
+          s.deleteExpired.run(idHash, now())
+          return undefined
+        }
+        const record: StoredSession = {
+          data: JSON.parse(row.data) as Record<string, JsonValue>,
+          system: JSON.parse(row.system) as Record<string, JsonValue>,
+          created: row.created,
+          lastActive: row.last_active,
+          expires: row.expires,
+          ...(row.owner === null ? {} : { owner: row.owner }),
+        }
+        return record
+      })
+    },
+    set(idHash, record, setOptions) {
+      return run('set', (s) => {
+        if (setOptions?.onlyIfExists === true) {
+          return s.replace.run(...recordValues(record), idHash, now()).changes > 0
+        }
+        s.upsert.run(idHash, ...recordValues(record))
+        return true
+      })
+    },
+    patch(idHash, patch) {
+      return run('patch', () => {
+        const parameters: unknown[] = [
+          ...namespaceParameters(patch.data),
+          ...namespaceParameters(patch.system),
+          patch.lastActive,
+          patch.expires,
+        ]
+        if (patch.owner !== undefined) parameters.push(patch.owner)
+        parameters.push(idHash, now())
+        return patchStatement(patch).run(...parameters).changes > 0
+      })
+    },
+    touch(idHash, lastActive, expires) {
+      return run('touch', (s) => s.touch.run(lastActive, expires, idHash, now()).changes > 0)
+    },
+    delete(idHash) {
+      return run('delete', (s) => void s.remove.run(idHash))
+    },
+    listByOwner(owner) {
+      return run('listByOwner', (s) =>
+        s.listByOwner.all(owner, now()).map((row): StoredSessionSummary => ({
+          idHash: row.id_hash,
+          created: row.created,
+          lastActive: row.last_active,
+          expires: row.expires,
+        })),
+      )
+    },
+    deleteByOwner(owner, exceptIdHash) {
+      return run('deleteByOwner', (s) =>
+        db
+          .transaction(() => {
+            const live = s.countLiveByOwner.get(owner, exceptIdHash ?? null, now())?.n ?? 0
+            s.deleteByOwner.run(owner, exceptIdHash ?? null)
+            return live
+          })
+          .immediate(),
+      )
+    },
+    prune() {
+      return run('prune', (s) => s.prune.run(now()).changes)
+    },
+    close() {
+      if (ownsDatabase && db.open) db.close()
+      return Promise.resolve()
+    },
+  }
+}

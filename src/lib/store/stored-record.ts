@@ -1,0 +1,108 @@
+import type { JsonValue } from '../session/serializer.js'
+import type { SessionPatch, StoredNamespacePatch, StoredSession } from './session-store.js'
+
+/** The shape of a record key: SHA-256 in base64url is 43 characters; other safe keys are allowed. */
+const ID_HASH = /^[A-Za-z0-9_-]{1,128}$/
+
+/**
+ * Checks that a record key is safe to use as a file name or a key fragment.
+ *
+ * @param idHash the record key
+ * @returns whether it holds only base64url characters (at most 128)
+ */
+export function isSafeIdHash(idHash: string): boolean {
+  return typeof idHash === 'string' && ID_HASH.test(idHash)
+}
+
+function isNamespace(value: unknown): value is Record<string, JsonValue> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value)
+}
+
+/**
+ * Checks the shape of a record read back from storage (a file, a JSON column).
+ *
+ * @param value the parsed JSON
+ * @returns whether it has every field of a {@link StoredSession} with the right type
+ */
+export function isStoredSession(value: unknown): value is StoredSession {
+  if (!isNamespace(value)) return false
+  const record = value as Record<string, unknown>
+  return (
+    isNamespace(record.data) &&
+    isNamespace(record.system) &&
+    isTime(record.created) &&
+    isTime(record.lastActive) &&
+    isTime(record.expires) &&
+    (record.owner === undefined || typeof record.owner === 'string')
+  )
+}
+
+function define(target: Record<string, JsonValue>, key: string, value: JsonValue): void {
+  // defineProperty, not assignment: a key named `__proto__` must stay plain data.
+  Object.defineProperty(target, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  })
+}
+
+/**
+ * Applies one namespace's changes to a copy of its stored values.
+ *
+ * @param base the stored values
+ * @param patch the keys to set and to remove
+ * @returns a new object; `base` is not changed
+ */
+export function patchNamespace(
+  base: Readonly<Record<string, JsonValue>>,
+  patch: StoredNamespacePatch,
+): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = {}
+  for (const key of Object.keys(base)) {
+    if (!patch.deleted.has(key)) define(out, key, base[key]!)
+  }
+  for (const [key, value] of patch.set) define(out, key, value)
+  return out
+}
+
+/**
+ * Applies a field-level patch to a record, as a store that keeps whole records (memory, files)
+ * does under its lock.
+ *
+ * @param record the stored record
+ * @param patch the changes of one request
+ * @returns the new record; `record` is not changed
+ */
+export function applySessionPatch(record: StoredSession, patch: SessionPatch): StoredSession {
+  const owner = patch.owner === undefined ? record.owner : (patch.owner ?? undefined)
+  return {
+    data: patchNamespace(record.data, patch.data),
+    system: patchNamespace(record.system, patch.system),
+    created: record.created,
+    lastActive: patch.lastActive,
+    expires: patch.expires,
+    ...(owner === undefined ? {} : { owner }),
+  }
+}
+
+/**
+ * Serializes a record to JSON text with a fixed field order.
+ *
+ * @param record the record
+ * @returns its JSON text
+ */
+export function stringifyStoredSession(record: StoredSession): string {
+  return JSON.stringify({
+    data: record.data,
+    system: record.system,
+    created: record.created,
+    lastActive: record.lastActive,
+    expires: record.expires,
+    ...(record.owner === undefined ? {} : { owner: record.owner }),
+  })
+}
