@@ -81,7 +81,8 @@ export interface SessionStore {
   /**
    * @param idHash the record key
    * @param record the whole record
-   * @param options `onlyIfExists`: write only when a record is already stored under `idHash`
+   * @param options how to write
+   * @param options.onlyIfExists write only when a record is already stored under `idHash`
    * @returns whether the record was written
    */
   set(

@@ -1,0 +1,443 @@
+import type { Pool, QueryResult, QueryResultRow } from 'pg'
+import { ConfigError, StoreUnavailableError } from '../errors.js'
+import type { JsonValue } from '../session/serializer.js'
+import type { SessionStore, StoredSession, StoredSessionSummary } from './session-store.js'
+
+/** Options of {@link createPostgresStore}. */
+export interface PostgresStoreOptions {
+  /**
+   * A `pg` pool. The store adds an `'error'` listener to it, so a connection that drops while
+   * idle (a server restart, `pg_terminate_backend`, a network cut) never crashes the process;
+   * the pool replaces it on the next query. The store never ends the pool.
+   */
+  readonly pool: Pool
+  /**
+   * The schema of the sessions table.
+   * @defaultValue `'public'`
+   */
+  readonly schema?: string
+  /**
+   * The name of the sessions table.
+   * @defaultValue `'cloakroom_sessions'`
+   */
+  readonly table?: string
+  /**
+   * Create the schema, the table and its indexes on first use (`IF NOT EXISTS`, under an
+   * advisory lock so several processes can start at once). Turn it off when migrations create
+   * them; {@link postgresSessionTableSQL} prints the statements.
+   * @defaultValue true
+   */
+  readonly createTable?: boolean
+  /**
+   * How long one store operation may take, in milliseconds (waiting for a pooled connection
+   * included), before it fails with {@link StoreUnavailableError}. It is also given to `pg` as
+   * the query's `query_timeout`.
+   * @defaultValue 2000
+   */
+  readonly queryTimeoutMs?: number
+  /**
+   * How many expired rows `prune()` deletes per statement.
+   * @defaultValue 1000
+   */
+  readonly pruneBatchSize?: number
+  /**
+   * The clock, in milliseconds since the epoch; use the factory's. Expiry is checked against it.
+   * @defaultValue `Date.now`
+   */
+  readonly now?: () => number
+  /**
+   * Told about errors of idle pooled connections (the pool drops the connection and opens a new
+   * one when needed).
+   * @defaultValue logs the error message with `console.error`
+   */
+  readonly onError?: (error: unknown) => void
+}
+
+/** The PostgreSQL store: a {@link SessionStore} with `prune()`. */
+export interface PostgresStore extends SessionStore {
+  /**
+   * Deletes expired rows, in batches of `pruneBatchSize`. Run it now and then (a timer, a cron
+   * job, `npx cloakroom prune`): reads already ignore expired rows, so it only reclaims space.
+   * @returns how many rows were deleted
+   */
+  prune(): Promise<number>
+  /**
+   * Stops reporting pool errors to this store's `onError`. The pool stays open (it is yours) and
+   * keeps an `'error'` listener, so it still never crashes the process.
+   */
+  close(): Promise<void>
+}
+
+const MAX_IDENTIFIER_BYTES = 63
+
+function identifier(option: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '' || value.includes('\0')) {
+    throw new ConfigError(option, 'expected a non-empty SQL identifier without NUL characters.')
+  }
+  if (Buffer.byteLength(value) > MAX_IDENTIFIER_BYTES) {
+    throw new ConfigError(
+      option,
+      `PostgreSQL identifiers hold at most ${MAX_IDENTIFIER_BYTES} bytes.`,
+    )
+  }
+  return `"${value.replaceAll('"', '""')}"`
+}
+
+function positiveInteger(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(option, 'expected a whole number greater than 0.')
+  }
+  return value
+}
+
+/**
+ * The statements that create the sessions table and its indexes, for a migration tool.
+ *
+ * @param options the schema and the table name
+ * @returns the SQL statements, separated by `;`
+ * @throws {@link ConfigError} when a name is not a valid identifier
+ *
+ * @example
+ * ```ts
+ * console.log(postgresSessionTableSQL({ schema: 'auth', table: 'sessions' }))
+ * ```
+ */
+export function postgresSessionTableSQL(
+  options: Pick<PostgresStoreOptions, 'schema' | 'table'> = {},
+): string {
+  const schemaName = options.schema ?? 'public'
+  const tableName = options.table ?? 'cloakroom_sessions'
+  const schema = identifier('schema', schemaName)
+  const table = `${schema}.${identifier('table', tableName)}`
+  const index = (suffix: string): string =>
+    identifier('table', `${tableName.slice(0, MAX_IDENTIFIER_BYTES - suffix.length - 8)}_${suffix}`)
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${schema}`,
+    `CREATE TABLE IF NOT EXISTS ${table} (
+  id_hash text PRIMARY KEY,
+  data jsonb NOT NULL,
+  system jsonb NOT NULL,
+  created bigint NOT NULL,
+  last_active bigint NOT NULL,
+  expires bigint NOT NULL,
+  owner text
+)`,
+    `CREATE INDEX IF NOT EXISTS ${index('owner_idx')} ON ${table} (owner) WHERE owner IS NOT NULL`,
+    `CREATE INDEX IF NOT EXISTS ${index('expires_idx')} ON ${table} (expires)`,
+  ].join(';\n')
+}
+
+interface SessionRow {
+  data: Record<string, JsonValue>
+  system: Record<string, JsonValue>
+  created: string
+  last_active: string
+  expires: string
+  owner: string | null
+}
+
+/** Copies a parsed JSON object into a plain one, keeping keys such as `__proto__` as data. */
+function plain(value: unknown): Record<string, JsonValue> {
+  const copy: Record<string, JsonValue> = {}
+  if (typeof value !== 'object' || value === null) return copy
+  for (const key of Object.keys(value)) {
+    Object.defineProperty(copy, key, {
+      value: (value as Record<string, JsonValue>)[key],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  }
+  return copy
+}
+
+function jsonObject(entries: Iterable<readonly [string, JsonValue]>): string {
+  const object: Record<string, JsonValue> = {}
+  for (const [key, value] of entries) {
+    Object.defineProperty(object, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  }
+  return JSON.stringify(object)
+}
+
+/** The `onError` handlers of the stores on each pool; a pool gets one `'error'` listener. */
+const poolHandlers = new WeakMap<Pool, Set<(error: unknown) => void>>()
+
+function logPoolError(error: unknown): void {
+  console.error(`cloakroom/postgres: ${error instanceof Error ? error.message : String(error)}`)
+}
+
+function listenForErrors(pool: Pool, handler: (error: unknown) => void): void {
+  let handlers = poolHandlers.get(pool)
+  if (handlers === undefined) {
+    const registered = new Set<(error: unknown) => void>()
+    handlers = registered
+    poolHandlers.set(pool, registered)
+    // Stays after every store is closed: the pool must never crash the process.
+    pool.on('error', (error) => {
+      if (registered.size === 0) logPoolError(error)
+      for (const each of registered) each(error)
+    })
+  }
+  handlers.add(handler)
+}
+
+/**
+ * Creates a session store on PostgreSQL through `pg`: one row per session, data as JSONB.
+ *
+ * @remarks
+ * Columns: `id_hash` (primary key), `data` and `system` (JSONB objects), `created`,
+ * `last_active` and `expires` (milliseconds since the epoch, from the store's clock, so app
+ * servers and database need not agree on the time) and `owner` (indexed). A patch is one
+ * `UPDATE ... SET data = (data - deleted_keys) || set_values ... WHERE id_hash = $1 AND
+ * expires > now`: row-level atomic, so concurrent patches of different keys all survive, and a
+ * deleted or expired session is never brought back. PostgreSQL has no native expiry: reads skip
+ * expired rows and `prune()` deletes them.
+ *
+ * JSONB does not keep the order of keys, and cannot hold the character U+0000 in a string
+ * (such a value makes the write fail).
+ *
+ * @param options the pool, the table and the timeout
+ * @returns the store
+ * @throws {@link ConfigError} when the pool is missing or a name or number is invalid
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg'
+ * import { createPostgresStore } from 'cloakroom/postgres'
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL })
+ * const store = createPostgresStore({ pool })
+ * setInterval(() => void store.prune(), 15 * 60_000).unref()
+ * ```
+ */
+export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
+  const pool = options.pool
+  if (typeof pool?.query !== 'function' || typeof pool.on !== 'function') {
+    throw new ConfigError('pool', 'expected a pg Pool.')
+  }
+  const table = `${identifier('schema', options.schema ?? 'public')}.${identifier(
+    'table',
+    options.table ?? 'cloakroom_sessions',
+  )}`
+  const setup = postgresSessionTableSQL(options)
+  const createTable = options.createTable ?? true
+  if (typeof createTable !== 'boolean')
+    throw new ConfigError('createTable', 'expected true or false.')
+  const timeoutMs = positiveInteger('queryTimeoutMs', options.queryTimeoutMs, 2000)
+  const batchSize = positiveInteger('pruneBatchSize', options.pruneBatchSize, 1000)
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function')
+    throw new ConfigError('now', 'expected a function returning milliseconds.')
+  const onError = options.onError ?? logPoolError
+  if (typeof onError !== 'function') throw new ConfigError('onError', 'expected a function.')
+  const reportError = (error: unknown): void => onError(error)
+  listenForErrors(pool, reportError)
+
+  let ready: Promise<void> | undefined
+  const ensureTable = (): Promise<void> => {
+    if (!createTable) return Promise.resolve()
+    ready ??= (async () => {
+      const client = await pool.connect()
+      try {
+        await client.query('BEGIN')
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cloakroom:${table}`])
+        await client.query(setup)
+        await client.query('COMMIT')
+        client.release()
+      } catch (error) {
+        client.release(true)
+        throw error
+      }
+    })().catch((error: unknown) => {
+      ready = undefined
+      throw error
+    })
+    return ready
+  }
+
+  /** Runs one operation under the deadline; any failure becomes StoreUnavailableError. */
+  const run = async <T>(operation: string, body: () => Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`PostgreSQL did not answer within ${timeoutMs} ms.`)),
+        timeoutMs,
+      )
+    })
+    try {
+      return await Promise.race([ensureTable().then(body), deadline])
+    } catch (error) {
+      throw new StoreUnavailableError(`postgres ${operation}`, { cause: error })
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  const query = <R extends QueryResultRow>(
+    text: string,
+    values: unknown[],
+  ): Promise<QueryResult<R>> =>
+    pool.query<R>({ text, values, query_timeout: timeoutMs } as { text: string; values: unknown[] })
+
+  const columns = 'data, system, created, last_active, expires, owner'
+
+  return {
+    get(idHash) {
+      return run('get', async () => {
+        const { rows } = await query<SessionRow>(
+          `SELECT ${columns} FROM ${table} WHERE id_hash = $1`,
+          [idHash],
+        )
+        const row = rows[0]
+        if (row === undefined) return undefined
+        const time = now()
+        if (Number(row.expires) <= time) {
+          await query(`DELETE FROM ${table} WHERE id_hash = $1 AND expires <= $2`, [idHash, time])
+          return undefined
+        }
+        const record: StoredSession = {
+          data: plain(row.data),
+          system: plain(row.system),
+          created: Number(row.created),
+          lastActive: Number(row.last_active),
+          expires: Number(row.expires),
+          ...(row.owner === null ? {} : { owner: row.owner }),
+        }
+        return record
+      })
+    },
+
+    set(idHash, record, setOptions) {
+      return run('set', async () => {
+        const values = [
+          idHash,
+          jsonObject(Object.entries(record.data)),
+          jsonObject(Object.entries(record.system)),
+          record.created,
+          record.lastActive,
+          record.expires,
+          record.owner ?? null,
+        ]
+        if (setOptions?.onlyIfExists === true) {
+          const { rowCount } = await query(
+            `UPDATE ${table} SET data = $2::jsonb, system = $3::jsonb, created = $4, last_active = $5,
+               expires = $6, owner = $7 WHERE id_hash = $1 AND expires > $8`,
+            [...values, now()],
+          )
+          return rowCount === 1
+        }
+        await query(
+          `INSERT INTO ${table} (id_hash, ${columns}) VALUES ($1, $2::jsonb, $3::jsonb, $4, $5, $6, $7)
+           ON CONFLICT (id_hash) DO UPDATE SET data = EXCLUDED.data, system = EXCLUDED.system,
+             created = EXCLUDED.created, last_active = EXCLUDED.last_active,
+             expires = EXCLUDED.expires, owner = EXCLUDED.owner`,
+          values,
+        )
+        return true
+      })
+    },
+
+    patch(idHash, patch) {
+      return run('patch', async () => {
+        const ownerChanged = patch.owner !== undefined
+        const { rowCount } = await query(
+          `UPDATE ${table} SET
+             data = (data - $2::text[]) || $3::jsonb,
+             system = (system - $4::text[]) || $5::jsonb,
+             last_active = $6, expires = $7,
+             owner = CASE WHEN $8::boolean THEN $9::text ELSE owner END
+           WHERE id_hash = $1 AND expires > $10`,
+          [
+            idHash,
+            [...patch.data.deleted],
+            jsonObject(patch.data.set),
+            [...patch.system.deleted],
+            jsonObject(patch.system.set),
+            patch.lastActive,
+            patch.expires,
+            ownerChanged,
+            patch.owner ?? null,
+            now(),
+          ],
+        )
+        return rowCount === 1
+      })
+    },
+
+    touch(idHash, lastActive, expires) {
+      return run('touch', async () => {
+        const { rowCount } = await query(
+          `UPDATE ${table} SET last_active = $2, expires = $3 WHERE id_hash = $1 AND expires > $4`,
+          [idHash, lastActive, expires, now()],
+        )
+        return rowCount === 1
+      })
+    },
+
+    delete(idHash) {
+      return run('delete', async () => {
+        await query(`DELETE FROM ${table} WHERE id_hash = $1`, [idHash])
+      })
+    },
+
+    listByOwner(owner) {
+      return run('listByOwner', async () => {
+        const { rows } = await query<{
+          id_hash: string
+          created: string
+          last_active: string
+          expires: string
+        }>(
+          `SELECT id_hash, created, last_active, expires FROM ${table}
+           WHERE owner = $1 AND expires > $2 ORDER BY created, id_hash`,
+          [owner, now()],
+        )
+        return rows.map((row): StoredSessionSummary => ({
+          idHash: row.id_hash,
+          created: Number(row.created),
+          lastActive: Number(row.last_active),
+          expires: Number(row.expires),
+        }))
+      })
+    },
+
+    deleteByOwner(owner, exceptIdHash) {
+      return run('deleteByOwner', async () => {
+        const { rows } = await query<{ count: string }>(
+          `WITH gone AS (
+             DELETE FROM ${table} WHERE owner = $1 AND ($2::text IS NULL OR id_hash <> $2) RETURNING expires
+           ) SELECT count(*) FILTER (WHERE expires > $3) AS count FROM gone`,
+          [owner, exceptIdHash ?? null, now()],
+        )
+        return Number(rows[0]?.count ?? 0)
+      })
+    },
+
+    close() {
+      poolHandlers.get(pool)?.delete(reportError)
+      return Promise.resolve()
+    },
+
+    async prune() {
+      let total = 0
+      for (;;) {
+        const deleted = await run('prune', async () => {
+          const { rowCount } = await query(
+            `DELETE FROM ${table} WHERE id_hash IN (
+               SELECT id_hash FROM ${table} WHERE expires <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED
+             )`,
+            [now(), batchSize],
+          )
+          return rowCount ?? 0
+        })
+        total += deleted
+        if (deleted < batchSize) return total
+      }
+    },
+  }
+}

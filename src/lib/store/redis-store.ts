@@ -1,0 +1,646 @@
+import { createHash } from 'node:crypto'
+import type { RedisClientOptions } from 'redis'
+import { ConfigError, StoreUnavailableError } from '../errors.js'
+import type { JsonValue } from '../session/serializer.js'
+import type {
+  SessionPatch,
+  SessionStore,
+  StoredSession,
+  StoredSessionSummary,
+} from './session-store.js'
+
+/**
+ * The commands the Redis store sends, as node-redis v5 names them. A client from `createClient()`
+ * or a cluster from `createCluster()` (package `redis`) fits, as does a client returned by
+ * `withCommandOptions()`.
+ */
+export interface RedisStoreClient {
+  /** HGETALL. */
+  hGetAll(key: string): Promise<unknown>
+  /** HMGET. */
+  hmGet(key: string, fields: string[]): Promise<unknown>
+  /** EVALSHA. */
+  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
+  /** EVAL. */
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
+  /** DEL. */
+  del(key: string): Promise<unknown>
+  /** ZRANGE ... WITHSCORES. */
+  zRangeWithScores(key: string, start: number, stop: number): Promise<unknown>
+  /** ZREM. */
+  zRem(key: string, members: string[]): Promise<unknown>
+}
+
+/** Options of {@link createRedisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * A node-redis v5 client or cluster (`createClient()`, `createCluster()`), connected by you.
+   * Give either `client` or `url`. The store never closes a client it did not create.
+   *
+   * > [!WARNING]
+   * > A node-redis client without an `'error'` listener crashes the process when the connection
+   * > drops. When the client has none, the store adds one that reports through `onError`.
+   * @defaultValue undefined
+   */
+  readonly client?: RedisStoreClient
+  /**
+   * A Redis URL (`redis://host:6379/0`, `rediss://` for TLS): the store creates, connects and,
+   * on `close()`, closes its own client. Give either `client` or `url`.
+   * @defaultValue undefined
+   */
+  readonly url?: string
+  /**
+   * Options for the client created from `url` (TLS, credentials, reconnect strategy...).
+   * @defaultValue `{}`
+   */
+  readonly clientOptions?: Omit<RedisClientOptions, 'url'>
+  /**
+   * Prefix of every key the store writes. Give each application (and each test run) its own.
+   * @defaultValue `'cloakroom:'`
+   */
+  readonly prefix?: string
+  /**
+   * How long one store operation may take, in milliseconds, before it fails with
+   * {@link StoreUnavailableError}. It covers waiting for a reconnect (the command is then
+   * dropped from node-redis' offline queue, so it never runs late) and waiting for the reply of
+   * a server that hangs.
+   * @defaultValue 2000
+   */
+  readonly commandTimeoutMs?: number
+  /**
+   * The clock, in milliseconds since the epoch; use the factory's. Expiry is checked against it,
+   * and native TTLs are computed from it (`PEXPIRE expires - now()`).
+   * @defaultValue `Date.now`
+   */
+  readonly now?: () => number
+  /**
+   * Told about connection errors the client emits (the store still answers each request with
+   * {@link StoreUnavailableError} while Redis is away).
+   * @defaultValue logs the error message with `console.error`
+   */
+  readonly onError?: (error: unknown) => void
+}
+
+/** The Redis store: a {@link SessionStore} that can also close the client it created. */
+export interface RedisStore extends SessionStore {
+  /** Closes the client when the store created it from `url`; otherwise does nothing. */
+  close(): Promise<void>
+}
+
+/** A Lua script and its SHA-1, for EVALSHA with a fallback to EVAL. */
+interface Script {
+  readonly source: string
+  readonly sha1: string
+}
+
+function script(source: string): Script {
+  return { source, sha1: createHash('sha1').update(source).digest('hex') }
+}
+
+/**
+ * Writes a record. KEYS[1] is the session hash. ARGV: now, ttl (ms), mode (`patch`, `replace`,
+ * `replace-if-exists`), the number of fields to delete, those fields, then field/value pairs.
+ * Returns {0} when the record is gone (nothing written, an expired record is deleted), else
+ * {1, previous owner or '', ownerUntil or ''}.
+ */
+const WRITE = script(`
+local key = KEYS[1]
+local expires = tonumber(redis.call('HGET', key, 'expires'))
+local live = expires ~= nil and expires > tonumber(ARGV[1])
+if ARGV[3] ~= 'replace' and not live then
+  if expires ~= nil then redis.call('DEL', key) end
+  return {0}
+end
+local owner = redis.call('HGET', key, 'owner') or ''
+local ownerUntil = redis.call('HGET', key, 'ownerUntil') or ''
+if ARGV[3] ~= 'patch' then redis.call('DEL', key) end
+local deletes = tonumber(ARGV[4])
+for i = 5, 4 + deletes do redis.call('HDEL', key, ARGV[i]) end
+for i = 5 + deletes, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', key, ARGV[2])
+return {1, owner, ownerUntil}
+`)
+
+/**
+ * Moves the expiry. KEYS[1] is the session hash; ARGV: now, ttl (ms), lastActive, expires.
+ * Returns {0} when the record is gone, else {1, owner or '', ownerUntil or ''}.
+ */
+const TOUCH = script(`
+local key = KEYS[1]
+local expires = tonumber(redis.call('HGET', key, 'expires'))
+if expires == nil or expires <= tonumber(ARGV[1]) then
+  if expires ~= nil then redis.call('DEL', key) end
+  return {0}
+end
+redis.call('HSET', key, 'lastActive', ARGV[3], 'expires', ARGV[4])
+redis.call('PEXPIRE', key, ARGV[2])
+return {1, redis.call('HGET', key, 'owner') or '', redis.call('HGET', key, 'ownerUntil') or ''}
+`)
+
+/**
+ * Adds a member to an owner index (a sorted set scored by the time it was added) and makes the
+ * index live at least `ttl` ms. KEYS[1] is the index; ARGV: member, now, ttl.
+ */
+const INDEX = script(`
+local key = KEYS[1]
+redis.call('ZADD', key, ARGV[2], ARGV[1])
+local ttl = redis.call('PTTL', key)
+if ttl == -1 or (ttl >= 0 and ttl < tonumber(ARGV[3])) then redis.call('PEXPIRE', key, ARGV[3]) end
+return 1
+`)
+
+/**
+ * Deletes a session if it still belongs to an owner. KEYS[1] is the session hash; ARGV: owner,
+ * now. Returns 2 when a live record was deleted, 1 when an expired one was, 0 when the record is
+ * missing or has another owner.
+ */
+const DELETE_OWNED = script(`
+local key = KEYS[1]
+if redis.call('HGET', key, 'owner') ~= ARGV[1] then return 0 end
+local expires = tonumber(redis.call('HGET', key, 'expires'))
+redis.call('DEL', key)
+if expires ~= nil and expires > tonumber(ARGV[2]) then return 2 end
+return 1
+`)
+
+/**
+ * How long an index entry whose session is missing or owned by someone else is kept before it
+ * is cleaned up: the writer that added it may not have written the session yet.
+ */
+const INDEX_GRACE_MS = 60_000
+
+const DATA = 'd:'
+const SYSTEM = 's:'
+
+function defineEntry(target: Record<string, JsonValue>, key: string, value: JsonValue): void {
+  Object.defineProperty(target, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  })
+}
+
+/** Reads a reply that node-redis gives as an object (RESP2) or a Map (RESP3 type mappings). */
+function toRecord(reply: unknown): Record<string, string> {
+  if (reply instanceof Map) {
+    const record: Record<string, string> = {}
+    for (const [key, value] of reply as Map<unknown, unknown>) {
+      Object.defineProperty(record, String(key), { value: String(value), enumerable: true })
+    }
+    return record
+  }
+  return (reply ?? {}) as Record<string, string>
+}
+
+function decodeRecord(fields: Record<string, string>): StoredSession | undefined {
+  const expires = Number(fields.expires)
+  if (fields.expires === undefined || !Number.isFinite(expires)) return undefined
+  const data: Record<string, JsonValue> = {}
+  const system: Record<string, JsonValue> = {}
+  for (const field of Object.keys(fields)) {
+    if (field.startsWith(DATA)) {
+      defineEntry(data, field.slice(DATA.length), JSON.parse(fields[field]!) as JsonValue)
+    } else if (field.startsWith(SYSTEM)) {
+      defineEntry(system, field.slice(SYSTEM.length), JSON.parse(fields[field]!) as JsonValue)
+    }
+  }
+  return {
+    data,
+    system,
+    created: Number(fields.created),
+    lastActive: Number(fields.lastActive),
+    expires,
+    ...(fields.owner === undefined ? {} : { owner: fields.owner }),
+  }
+}
+
+function scriptReply(reply: unknown): { written: boolean; owner: string; ownerUntil: number } {
+  const [status, owner, until] = reply as [number, string?, string?]
+  return { written: Number(status) === 1, owner: owner ?? '', ownerUntil: Number(until ?? 0) || 0 }
+}
+
+function positiveInteger(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(option, 'expected a whole number of milliseconds greater than 0.')
+  }
+  return value
+}
+
+interface ClientHolder {
+  /** Resolves to a client that applies the command timeout. */
+  client(): Promise<RedisStoreClient>
+  close(): Promise<void>
+}
+
+type EventSource = {
+  listenerCount?(event: string): number
+  on?(event: string, listener: (error: unknown) => void): unknown
+}
+
+function holdClient(
+  options: RedisStoreOptions,
+  timeoutMs: number,
+  onError: (error: unknown) => void,
+): ClientHolder {
+  // node-redis' own `timeout` command option drops a command that could not be written in time
+  // (during a reconnect) from its offline queue; the store's timer covers the reply.
+  const withTimeout = (client: RedisStoreClient): RedisStoreClient => {
+    const configurable = client as RedisStoreClient & {
+      withCommandOptions?: (options: { timeout: number }) => RedisStoreClient
+    }
+    return typeof configurable.withCommandOptions === 'function'
+      ? configurable.withCommandOptions({ timeout: timeoutMs })
+      : client
+  }
+  const listen = (client: unknown): void => {
+    const source = client as EventSource
+    if (typeof source.on === 'function' && source.listenerCount?.('error') === 0) {
+      source.on('error', onError)
+    }
+  }
+
+  if (options.client !== undefined) {
+    listen(options.client)
+    const client = Promise.resolve(withTimeout(options.client))
+    return { client: () => client, close: () => Promise.resolve() }
+  }
+
+  type OwnClient = RedisStoreClient & {
+    isOpen: boolean
+    connect(): Promise<unknown>
+    close(): Promise<void>
+    on(event: 'error', listener: (error: unknown) => void): unknown
+  }
+  let own: Promise<OwnClient> | undefined
+  let connecting: Promise<unknown> | undefined
+  let closed = false
+  const create = async (): Promise<OwnClient> => {
+    const { createClient } = await import('redis')
+    const client = createClient({
+      ...options.clientOptions,
+      url: options.url!,
+    }) as unknown as OwnClient
+    client.on('error', onError)
+    return client
+  }
+  return {
+    async client() {
+      if (closed) throw new Error('The Redis store was closed.')
+      own ??= create()
+      const client = await own
+      if (!client.isOpen) {
+        connecting ??= client.connect().finally(() => {
+          connecting = undefined
+        })
+      }
+      if (connecting !== undefined) await connecting
+      return withTimeout(client)
+    },
+    async close() {
+      closed = true
+      if (own === undefined) return
+      const client = await own
+      if (client.isOpen) await client.close()
+    },
+  }
+}
+
+/**
+ * Creates a session store on Redis (or Valkey, or any server that speaks the Redis protocol)
+ * through node-redis v5: one hash per session, with native expiry.
+ *
+ * @remarks
+ * Key layout, for a prefix `p:`: the session `p:{<idHash>}` is a hash with the fields
+ * `d:<key>` (user values, JSON), `s:<key>` (library fields, JSON), `created`, `lastActive`,
+ * `expires`, `owner` and `ownerUntil`; the owner index `p:owner:{<owner>}` is a sorted set of
+ * id hashes. The braces are Redis Cluster hash tags: every command touches one key, so it works
+ * on a cluster, but a session and its owner index live on different slots and are written by
+ * separate commands. The index is written first and may briefly list a session that is not
+ * there yet; it never misses a session that is.
+ *
+ * A patch or a touch is one round trip: a Lua script (EVALSHA) checks that the record still
+ * exists and has not expired (so a slow request never resurrects a deleted session), applies
+ * the field changes with HSET/HDEL and moves the native expiry with `PEXPIRE`. A session with
+ * an owner costs one or two more round trips when its owner changes, and when its expiry moves
+ * past the lifetime of its owner index (about once per idle timeout).
+ *
+ * Native TTLs are computed from the store's clock (`PEXPIRE expires - now()`), so they do not
+ * depend on the Redis server's clock; `get` also checks `expires` itself. Redis 6.2 or later
+ * (tested with 7.0).
+ *
+ * @param options the client (or a URL), the key prefix and the timeout
+ * @returns the store
+ * @throws {@link ConfigError} when neither or both of `client` and `url` are given, or an option
+ * is invalid
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis'
+ * import { createRedisStore } from 'cloakroom/redis'
+ * const client = createClient({ url: process.env.REDIS_URL })
+ * client.on('error', (error) => console.error('redis', error))
+ * await client.connect()
+ * const store = createRedisStore({ client, prefix: 'myapp:session:' })
+ * ```
+ */
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  if ((options.client === undefined) === (options.url === undefined)) {
+    throw new ConfigError('client', 'give either a connected node-redis client or a url, not both.')
+  }
+  if (options.url !== undefined && (typeof options.url !== 'string' || options.url === '')) {
+    throw new ConfigError('url', 'expected a redis:// or rediss:// URL.')
+  }
+  const prefix = options.prefix ?? 'cloakroom:'
+  if (typeof prefix !== 'string') throw new ConfigError('prefix', 'expected a string.')
+  const timeoutMs = positiveInteger('commandTimeoutMs', options.commandTimeoutMs, 2000)
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function')
+    throw new ConfigError('now', 'expected a function returning milliseconds.')
+  const onError =
+    options.onError ??
+    ((error: unknown) => {
+      console.error(`cloakroom/redis: ${error instanceof Error ? error.message : String(error)}`)
+    })
+  const holder = holdClient(options, timeoutMs, onError)
+
+  const sessionKey = (idHash: string): string => `${prefix}{${idHash}}`
+  const ownerKey = (owner: string): string => `${prefix}owner:{${owner}}`
+
+  /**
+   * Runs one store operation under the deadline; any failure becomes StoreUnavailableError.
+   * After the deadline, the operation's remaining commands are not sent.
+   */
+  const run = async <T>(
+    operation: string,
+    body: (client: RedisStoreClient) => Promise<T>,
+  ): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined
+    let late = false
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        late = true
+        reject(new Error(`Redis did not answer within ${timeoutMs} ms.`))
+      }, timeoutMs)
+    })
+    const guard = (client: RedisStoreClient): RedisStoreClient =>
+      new Proxy(client, {
+        get(target, property) {
+          const value: unknown = Reflect.get(target, property)
+          if (typeof value !== 'function') return value
+          return (...args: unknown[]): unknown => {
+            if (late)
+              return Promise.reject(new Error('The operation timed out before this command.'))
+            return (value as (...args: unknown[]) => unknown).apply(target, args)
+          }
+        },
+      })
+    try {
+      return await Promise.race([holder.client().then((client) => body(guard(client))), deadline])
+    } catch (error) {
+      throw new StoreUnavailableError(`redis ${operation}`, { cause: error })
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  const evaluate = async (
+    client: RedisStoreClient,
+    { source, sha1 }: Script,
+    key: string,
+    args: string[],
+  ): Promise<unknown> => {
+    const call = { keys: [key], arguments: args }
+    try {
+      return await client.evalSha(sha1, call)
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+      return client.eval(source, call)
+    }
+  }
+
+  const ttlOf = (expires: number, time: number): string =>
+    String(Math.max(1, Math.ceil(expires - time)))
+
+  /**
+   * Keeps the owner index alive at least until `expires`: the index outlives its sessions by
+   * one more lifetime, and each session remembers (`ownerUntil`) how long its index lives, so
+   * most writes need no second round trip.
+   */
+  const keepIndex = async (
+    client: RedisStoreClient,
+    idHash: string,
+    owner: string,
+    ownerUntil: number,
+    expires: number,
+    time: number,
+  ): Promise<void> => {
+    if (ownerUntil >= expires) return
+    const until = expires + (expires - time)
+    await evaluate(client, INDEX, ownerKey(owner), [idHash, String(time), ttlOf(until, time)])
+    await evaluate(client, WRITE, sessionKey(idHash), [
+      String(time),
+      ttlOf(expires, time),
+      'patch',
+      '0',
+      'ownerUntil',
+      String(until),
+    ])
+  }
+
+  /** Writes a record; `owner` undefined keeps the stored owner, null removes it. */
+  const write = async (
+    client: RedisStoreClient,
+    idHash: string,
+    mode: 'patch' | 'replace' | 'replace-if-exists',
+    fields: { deleted: string[]; set: string[] },
+    expires: number,
+    owner: string | null | undefined,
+  ): Promise<boolean> => {
+    const time = now()
+    const ttl = ttlOf(expires, time)
+    const deleted = [...fields.deleted]
+    const set = [...fields.set]
+    let until = 0
+    if (typeof owner === 'string') {
+      // Index first: the index may list a session that is not written yet, never miss one.
+      until = expires + (expires - time)
+      await evaluate(client, INDEX, ownerKey(owner), [idHash, String(time), ttlOf(until, time)])
+      set.push('owner', owner, 'ownerUntil', String(until))
+    } else if (owner === null) {
+      deleted.push('owner', 'ownerUntil')
+    }
+    const reply = scriptReply(
+      await evaluate(client, WRITE, sessionKey(idHash), [
+        String(time),
+        ttl,
+        mode,
+        String(deleted.length),
+        ...deleted,
+        ...set,
+      ]),
+    )
+    const previous = reply.owner
+    if (!reply.written) {
+      if (typeof owner === 'string') await client.zRem(ownerKey(owner), [idHash])
+      return false
+    }
+    if (previous !== '' && previous !== owner && (owner !== undefined || mode !== 'patch')) {
+      await client.zRem(ownerKey(previous), [idHash])
+    } else if (owner === undefined && mode === 'patch' && previous !== '') {
+      await keepIndex(client, idHash, previous, reply.ownerUntil, expires, time)
+    }
+    return true
+  }
+
+  const encodeFields = (
+    record: Pick<StoredSession, 'data' | 'system' | 'created' | 'lastActive' | 'expires'>,
+  ): string[] => {
+    const set = [
+      'created',
+      String(record.created),
+      'lastActive',
+      String(record.lastActive),
+      'expires',
+      String(record.expires),
+    ]
+    for (const key of Object.keys(record.data))
+      set.push(DATA + key, JSON.stringify(record.data[key]))
+    for (const key of Object.keys(record.system))
+      set.push(SYSTEM + key, JSON.stringify(record.system[key]))
+    return set
+  }
+
+  /** Reads an owner index and removes entries that are stale (past the grace period). */
+  const readIndex = async (
+    client: RedisStoreClient,
+    owner: string,
+  ): Promise<{ idHash: string; added: number }[]> => {
+    const reply = (await client.zRangeWithScores(ownerKey(owner), 0, -1)) as {
+      value: string
+      score: number
+    }[]
+    return reply.map(({ value, score }) => ({ idHash: String(value), added: Number(score) }))
+  }
+
+  return {
+    get(idHash) {
+      return run('get', async (client) => {
+        const fields = toRecord(await client.hGetAll(sessionKey(idHash)))
+        const record = decodeRecord(fields)
+        if (record === undefined) return undefined
+        if (record.expires <= now()) {
+          await client.del(sessionKey(idHash))
+          return undefined
+        }
+        return record
+      })
+    },
+
+    set(idHash, record, setOptions) {
+      return run('set', (client) =>
+        write(
+          client,
+          idHash,
+          setOptions?.onlyIfExists === true ? 'replace-if-exists' : 'replace',
+          { deleted: [], set: encodeFields(record) },
+          record.expires,
+          record.owner ?? null,
+        ),
+      )
+    },
+
+    patch(idHash, patch: SessionPatch) {
+      return run('patch', (client) => {
+        const deleted: string[] = []
+        const set = ['lastActive', String(patch.lastActive), 'expires', String(patch.expires)]
+        for (const key of patch.data.deleted) deleted.push(DATA + key)
+        for (const key of patch.system.deleted) deleted.push(SYSTEM + key)
+        for (const [key, value] of patch.data.set) set.push(DATA + key, JSON.stringify(value))
+        for (const [key, value] of patch.system.set) set.push(SYSTEM + key, JSON.stringify(value))
+        return write(client, idHash, 'patch', { deleted, set }, patch.expires, patch.owner)
+      })
+    },
+
+    touch(idHash, lastActive, expires) {
+      return run('touch', async (client) => {
+        const time = now()
+        const reply = scriptReply(
+          await evaluate(client, TOUCH, sessionKey(idHash), [
+            String(time),
+            ttlOf(expires, time),
+            String(lastActive),
+            String(expires),
+          ]),
+        )
+        if (!reply.written) return false
+        if (reply.owner !== '')
+          await keepIndex(client, idHash, reply.owner, reply.ownerUntil, expires, time)
+        return true
+      })
+    },
+
+    delete(idHash) {
+      return run('delete', async (client) => {
+        await client.del(sessionKey(idHash))
+      })
+    },
+
+    listByOwner(owner) {
+      return run('listByOwner', async (client) => {
+        const time = now()
+        const entries = await readIndex(client, owner)
+        const rows = await Promise.all(
+          entries.map(({ idHash }) =>
+            client.hmGet(sessionKey(idHash), ['owner', 'created', 'lastActive', 'expires']),
+          ),
+        )
+        const sessions: StoredSessionSummary[] = []
+        const stale: string[] = []
+        entries.forEach(({ idHash, added }, index) => {
+          const [storedOwner, created, lastActive, expires] = rows[index] as (string | null)[]
+          if (storedOwner === owner && Number(expires) > time) {
+            sessions.push({
+              idHash,
+              created: Number(created),
+              lastActive: Number(lastActive),
+              expires: Number(expires),
+            })
+          } else if (storedOwner === owner || time - added > INDEX_GRACE_MS) {
+            stale.push(idHash)
+          }
+        })
+        if (stale.length > 0) await client.zRem(ownerKey(owner), stale)
+        return sessions.sort((a, b) => a.created - b.created)
+      })
+    },
+
+    deleteByOwner(owner, exceptIdHash) {
+      return run('deleteByOwner', async (client) => {
+        const time = now()
+        const entries = (await readIndex(client, owner)).filter(
+          ({ idHash }) => idHash !== exceptIdHash,
+        )
+        const results = await Promise.all(
+          entries.map(({ idHash }) =>
+            evaluate(client, DELETE_OWNED, sessionKey(idHash), [owner, String(time)]),
+          ),
+        )
+        const removed: string[] = []
+        let count = 0
+        entries.forEach(({ idHash, added }, index) => {
+          const result = Number(results[index])
+          if (result === 2) count++
+          if (result > 0 || time - added > INDEX_GRACE_MS) removed.push(idHash)
+        })
+        if (removed.length > 0) await client.zRem(ownerKey(owner), removed)
+        return count
+      })
+    },
+
+    close() {
+      return holder.close()
+    },
+  }
+}

@@ -1,0 +1,259 @@
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer, type AddressInfo } from 'node:net'
+import { after, describe, it } from 'node:test'
+import pg from 'pg'
+import { createClient } from 'redis'
+import {
+  createStoreFactory,
+  StoreUnavailableError,
+  type SessionStore,
+  type StoreSessionFactory,
+} from '../src/index.js'
+import { withSession } from '../src/node.js'
+import { createPostgresStore } from '../src/postgres.js'
+import { createRedisStore } from '../src/redis.js'
+import { CookieJar, startServer, type TestServer } from './helpers/http.js'
+import { POSTGRES, serviceSkip, uniqueName } from './helpers/services.js'
+
+const postgresSkip = await serviceSkip('postgres')
+
+/** The app under test: `/write?key=value` sets keys, `/read` returns the data as JSON. */
+async function startApp(factory: StoreSessionFactory, errors: unknown[]): Promise<TestServer> {
+  return startServer(
+    withSession(
+      factory,
+      (req, res) => {
+        const url = new URL(req.url ?? '/', 'http://app')
+        if (url.pathname === '/write') {
+          for (const [key, value] of url.searchParams) req.session.set(key, value)
+        }
+        res.setHeader('content-type', 'application/json')
+        res.end(JSON.stringify(req.session.toJSON()))
+      },
+      { onError: (error) => errors.push(error) },
+    ),
+  )
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Which redis-server binary to run, or a reason to skip the Redis fault tests. */
+async function redisServerSkip(): Promise<string | false> {
+  const child = spawn('redis-server', ['--version'], { stdio: 'ignore' })
+  const [code] = (await Promise.race([
+    once(child, 'exit'),
+    once(child, 'error').then(() => [-1]),
+  ])) as [number]
+  if (code === 0) return false
+  const reason = 'redis-server is not installed'
+  if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: fault tests must run)`)
+  return reason
+}
+
+/** A redis-server child process on its own port, without persistence. */
+class RedisProcess {
+  readonly port: number
+  #child: ChildProcess | undefined
+
+  constructor(port: number) {
+    this.port = port
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    this.#child = child
+    let output = ''
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString()
+        if (output.includes('Ready to accept connections')) resolve()
+      })
+      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)))
+    })
+  }
+
+  /** Kills the server the hard way (as a crash would) and waits until it is gone. */
+  async stop(): Promise<void> {
+    const child = this.#child
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+    const exited = once(child, 'exit')
+    child.kill('SIGKILL')
+    await exited
+  }
+
+  /** Freezes the server: connections stay open, nothing is answered. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP')
+  }
+
+  resume(): void {
+    this.#child?.kill('SIGCONT')
+  }
+}
+
+const redisSkip = await redisServerSkip()
+
+describe('store faults with a real Redis server started by the test', { skip: redisSkip }, () => {
+  const servers: RedisProcess[] = []
+  const cleanup: (() => Promise<void>)[] = []
+  after(async () => {
+    for (const server of servers) server.resume()
+    for (const step of cleanup.reverse()) await step()
+    for (const server of servers) await server.stop()
+  })
+
+  async function setup(): Promise<{ app: TestServer; errors: unknown[]; server: RedisProcess }> {
+    const server = new RedisProcess(await freePort())
+    servers.push(server)
+    await server.start()
+    const client = createClient({
+      url: `redis://127.0.0.1:${server.port}`,
+      socket: { reconnectStrategy: () => 50 },
+    })
+    client.on('error', () => {})
+    await client.connect()
+    cleanup.push(() => client.close().catch(() => client.destroy()))
+    const store = createRedisStore({ client, prefix: `${uniqueName()}:`, commandTimeoutMs: 500 })
+    const errors: unknown[] = []
+    const app = await startApp(createStoreFactory({ store, storeTimeout: 5000 }), errors)
+    cleanup.push(() => app.close())
+    return { app, errors, server }
+  }
+
+  it('answers 503 quickly while Redis is down, and serves the next request once it is back', async () => {
+    const { app, errors, server } = await setup()
+    const jar = new CookieJar()
+    assert.equal((await jar.fetch(`${app.url}/write?user=ada`)).status, 200)
+    assert.deepEqual(JSON.parse((await jar.fetch(`${app.url}/read`)).body), { user: 'ada' })
+
+    await server.stop()
+    let started = performance.now()
+    const down = await jar.fetch(`${app.url}/read`)
+    assert.equal(down.status, 503)
+    assert.ok(performance.now() - started < 2000, 'the request does not hang')
+    assert.equal(down.setCookies.length, 0, 'the cookie is neither replaced nor deleted')
+    started = performance.now()
+    assert.equal((await new CookieJar().fetch(`${app.url}/write?user=bob`)).status, 503)
+    assert.ok(performance.now() - started < 2000)
+    assert.ok(errors.length >= 2)
+    assert.ok(errors.every((error) => error instanceof StoreUnavailableError))
+    assert.equal((errors[0] as StoreUnavailableError).code, 'ERR_STORE_UNAVAILABLE')
+    assert.ok((errors[0] as Error).cause instanceof Error, 'the driver error is the cause')
+
+    // Same port, same app process: the client reconnects by itself. The server kept no data.
+    await server.start()
+    const back = new CookieJar()
+    assert.equal((await back.fetch(`${app.url}/write?user=carol`)).status, 200)
+    assert.deepEqual(JSON.parse((await back.fetch(`${app.url}/read`)).body), { user: 'carol' })
+  })
+
+  it('answers 503 within the command timeout while Redis hangs, and recovers when it answers again', async () => {
+    const { app, errors, server } = await setup()
+    const jar = new CookieJar()
+    assert.equal((await jar.fetch(`${app.url}/write?user=ada`)).status, 200)
+
+    server.pause()
+    const started = performance.now()
+    const frozen = await jar.fetch(`${app.url}/read`)
+    const elapsed = performance.now() - started
+    assert.equal(frozen.status, 503)
+    assert.ok(
+      elapsed >= 450 && elapsed < 2000,
+      `503 after the 500 ms timeout (took ${Math.round(elapsed)} ms)`,
+    )
+    assert.ok(errors.at(-1) instanceof StoreUnavailableError)
+
+    server.resume()
+    assert.deepEqual(JSON.parse((await jar.fetch(`${app.url}/read`)).body), { user: 'ada' })
+  })
+})
+
+describe('store faults with a store that never answers', () => {
+  it("answers 503 within the factory's storeTimeout", async () => {
+    const never = (): Promise<never> => new Promise(() => {})
+    const hung: SessionStore = {
+      get: never,
+      set: never,
+      patch: never,
+      touch: never,
+      delete: never,
+      listByOwner: never,
+      deleteByOwner: never,
+    }
+    const errors: unknown[] = []
+    const app = await startApp(createStoreFactory({ store: hung, storeTimeout: 300 }), errors)
+    try {
+      const started = performance.now()
+      const response = await new CookieJar().fetch(`${app.url}/write?user=ada`)
+      const elapsed = performance.now() - started
+      assert.equal(response.status, 503)
+      assert.ok(elapsed >= 250 && elapsed < 1500, `took ${Math.round(elapsed)} ms`)
+      assert.ok(errors[0] instanceof StoreUnavailableError)
+    } finally {
+      await app.close()
+    }
+  })
+})
+
+describe('store faults with PostgreSQL', { skip: postgresSkip }, () => {
+  it('survives pg_terminate_backend on every pooled connection, and serves the next request', async () => {
+    const applicationName = uniqueName()
+    const schema = uniqueName()
+    const pool = new pg.Pool({ ...POSTGRES, application_name: applicationName, max: 4 })
+    const admin = new pg.Client({ ...POSTGRES })
+    await admin.connect()
+    const poolErrors: unknown[] = []
+    let reported: () => void = () => {}
+    const firstReport = new Promise<void>((resolve) => {
+      reported = resolve
+    })
+    const store = createPostgresStore({
+      pool,
+      schema,
+      onError: (error) => {
+        poolErrors.push(error)
+        reported()
+      },
+    })
+    const errors: unknown[] = []
+    const app = await startApp(createStoreFactory({ store }), errors)
+    try {
+      const jar = new CookieJar()
+      assert.equal((await jar.fetch(`${app.url}/write?user=ada`)).status, 200)
+      assert.equal(pool.idleCount > 0, true, 'the pool holds idle connections')
+
+      const { rows } = await admin.query<{ terminated: boolean }>(
+        'SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE application_name = $1',
+        [applicationName],
+      )
+      assert.ok(rows.length > 0 && rows.every((row) => row.terminated))
+      await firstReport
+      assert.ok(poolErrors.length > 0, 'the dropped connection was reported, not thrown')
+
+      const next = await jar.fetch(`${app.url}/read`)
+      assert.equal(next.status, 200)
+      assert.deepEqual(JSON.parse(next.body), { user: 'ada' })
+      assert.deepEqual(errors, [])
+    } finally {
+      await app.close()
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+      await admin.end()
+      await pool.end()
+    }
+  })
+})

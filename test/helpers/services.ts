@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto'
+import { Socket } from 'node:net'
+
+/** The Redis server the integration tests use. */
+export const REDIS_URL = 'redis://127.0.0.1:6379'
+/** The PostgreSQL connection the integration tests use (trust auth). */
+export const POSTGRES = {
+  host: '127.0.0.1',
+  port: 5432,
+  user: 'postgres',
+  database: 'test',
+} as const
+
+/** A fresh name for one test run's keys, schema or table: `cloakroom_test_<hex>`. */
+export function uniqueName(): string {
+  return `cloakroom_test_${randomBytes(6).toString('hex')}`
+}
+
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket()
+    const done = (ok: boolean): void => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(1000, () => done(false))
+    socket.once('error', () => done(false))
+    socket.connect(port, host, () => done(true))
+  })
+}
+
+/**
+ * Checks that a service is reachable. Locally it returns a one-line skip reason when it is not;
+ * with `CI=true` it throws, so a missing service fails the run instead of skipping it.
+ *
+ * @returns false when the service is up, else the reason to skip
+ */
+export async function serviceSkip(name: 'redis' | 'postgres'): Promise<string | false> {
+  const [host, port] = name === 'redis' ? ['127.0.0.1', 6379] : [POSTGRES.host, POSTGRES.port]
+  if (await reachable(host, port)) return false
+  const reason = `${name} is not reachable on ${host}:${port}`
+  if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: integration tests must run)`)
+  return reason
+}

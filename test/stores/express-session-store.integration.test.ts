@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { after, describe, it } from 'node:test'
+import { RedisStore } from 'connect-redis'
+import session from 'express-session'
+import { createClient } from 'redis'
+import {
+  ConfigError,
+  fromExpressSessionStore,
+  StoreUnavailableError,
+  type ExpressSessionStoreLike,
+  type StoredSession,
+} from '../../src/index.js'
+import { runStoreSuite } from '../../src/testing.js'
+import { REDIS_URL, serviceSkip, uniqueName } from '../helpers/services.js'
+import { runStoreConcurrencySuite } from '../helpers/store-concurrency.js'
+
+const skip = await serviceSkip('redis')
+const prefix = `${uniqueName()}:`
+const HOUR = 3_600_000
+
+let shared: ReturnType<typeof createClient> | undefined
+async function client(): Promise<ReturnType<typeof createClient>> {
+  if (shared === undefined) {
+    shared = createClient({ url: REDIS_URL })
+    shared.on('error', () => {})
+    await shared.connect()
+  }
+  return shared
+}
+
+after(async () => {
+  if (shared === undefined) return
+  for await (const keys of shared.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+    if (keys.length > 0) await shared.del(keys)
+  }
+  await shared.close()
+})
+
+const newIdHash = (): string => createHash('sha256').update(randomBytes(32)).digest('base64url')
+
+function record(overrides: Partial<StoredSession> = {}): StoredSession {
+  const time = Date.now()
+  return {
+    data: { user: 'ada' },
+    system: {},
+    created: time,
+    lastActive: time,
+    expires: time + HOUR,
+    ...overrides,
+  }
+}
+
+const connectRedis = async (): Promise<ReturnType<typeof fromExpressSessionStore>> =>
+  fromExpressSessionStore(new RedisStore({ client: await client(), prefix }))
+
+runStoreSuite('fromExpressSessionStore(connect-redis)', connectRedis, { skip })
+runStoreConcurrencySuite('fromExpressSessionStore(connect-redis)', connectRedis, { skip })
+runStoreSuite('fromExpressSessionStore(express-session MemoryStore)', () =>
+  fromExpressSessionStore(new session.MemoryStore()),
+)
+
+describe('fromExpressSessionStore', () => {
+  it(
+    'saves an express-session object whose cookie.expires gives connect-redis its TTL',
+    { skip },
+    async () => {
+      const store = await connectRedis()
+      const id = newIdHash()
+      const time = Date.now()
+      await store.set(id, record({ expires: time + 60_000, owner: 'u1' }))
+      const raw = JSON.parse((await (await client()).get(`${prefix}${id}`))!) as Record<
+        string,
+        unknown
+      >
+      assert.deepEqual(raw.cookie, {
+        originalMaxAge: (raw.cookie as { originalMaxAge: number }).originalMaxAge,
+        expires: new Date(time + 60_000).toISOString(),
+      })
+      assert.deepEqual(raw.cloakroom, {
+        v: 1,
+        data: { user: 'ada' },
+        system: {},
+        created: time,
+        lastActive: time,
+        expires: time + 60_000,
+        owner: 'u1',
+      })
+      const ttl = await (await client()).ttl(`${prefix}${id}`)
+      assert.ok(ttl > 55 && ttl <= 60, `TTL ${ttl}`)
+    },
+  )
+
+  it('reads a session that express-session wrote as missing', { skip }, async () => {
+    const legacy = new RedisStore({ client: await client(), prefix })
+    const id = newIdHash()
+    await legacy.set(id, { cookie: { originalMaxAge: 60_000 } })
+    assert.equal(await (await connectRedis()).get(id), undefined)
+  })
+
+  it('fails with StoreUnavailableError when the wrapped store calls back with an error', async () => {
+    const broken: ExpressSessionStoreLike = {
+      get: (_sid, callback) => callback(new Error('connection refused')),
+      set: (_sid, _session, callback) => callback(new Error('connection refused')),
+      destroy: (_sid, callback) => callback(new Error('connection refused')),
+    }
+    const store = fromExpressSessionStore(broken)
+    await assert.rejects(store.get(newIdHash()), (error: unknown) => {
+      assert.ok(error instanceof StoreUnavailableError)
+      assert.equal(error.code, 'ERR_STORE_UNAVAILABLE')
+      assert.equal((error.cause as Error).message, 'connection refused')
+      return true
+    })
+    await assert.rejects(store.set(newIdHash(), record()), StoreUnavailableError)
+  })
+
+  it('fails with StoreUnavailableError within timeoutMs when the wrapped store never calls back', async () => {
+    const silent: ExpressSessionStoreLike = { get: () => {}, set: () => {}, destroy: () => {} }
+    const store = fromExpressSessionStore(silent, { timeoutMs: 100 })
+    const started = performance.now()
+    await assert.rejects(store.get(newIdHash()), StoreUnavailableError)
+    assert.ok(performance.now() - started < 1000)
+  })
+
+  it('refuses to list or end sessions by owner when the wrapped store has no all()', async () => {
+    const memory = new session.MemoryStore()
+    const store = fromExpressSessionStore({
+      get: memory.get.bind(memory),
+      set: memory.set.bind(memory),
+      destroy: memory.destroy.bind(memory),
+    })
+    await assert.rejects(store.listByOwner('u1'), ConfigError)
+    await assert.rejects(store.deleteByOwner('u1'), ConfigError)
+  })
+
+  it('refuses something that is not an express-session store', () => {
+    assert.throws(
+      () => fromExpressSessionStore({} as ExpressSessionStoreLike),
+      (error: unknown) => error instanceof ConfigError && error.option === 'store',
+    )
+    assert.throws(
+      () => fromExpressSessionStore(new session.MemoryStore(), { timeoutMs: 0 }),
+      (error: unknown) => error instanceof ConfigError && error.option === 'timeoutMs',
+    )
+  })
+})

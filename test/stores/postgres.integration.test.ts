@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { after, describe, it } from 'node:test'
+import pg from 'pg'
+import { ConfigError, StoreUnavailableError, type StoredSession } from '../../src/index.js'
+import { createPostgresStore, postgresSessionTableSQL } from '../../src/postgres.js'
+import { runStoreSuite } from '../../src/testing.js'
+import { POSTGRES, serviceSkip, uniqueName } from '../helpers/services.js'
+import { runStoreConcurrencySuite } from '../helpers/store-concurrency.js'
+
+const skip = await serviceSkip('postgres')
+const schema = uniqueName()
+const HOUR = 3_600_000
+
+let shared: pg.Pool | undefined
+function pool(): pg.Pool {
+  shared ??= new pg.Pool({ ...POSTGRES, max: 10 })
+  return shared
+}
+
+after(async () => {
+  if (shared === undefined) return
+  await shared.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  await shared.end()
+})
+
+const newIdHash = (): string => createHash('sha256').update(randomBytes(32)).digest('base64url')
+
+function record(overrides: Partial<StoredSession> = {}): StoredSession {
+  const time = Date.now()
+  return {
+    data: { user: 'ada' },
+    system: { csrf: 'token' },
+    created: time,
+    lastActive: time,
+    expires: time + HOUR,
+    ...overrides,
+  }
+}
+
+runStoreSuite('postgres store', () => createPostgresStore({ pool: pool(), schema }), { skip })
+
+runStoreConcurrencySuite('postgres store', () => createPostgresStore({ pool: pool(), schema }), {
+  skip,
+})
+
+describe('createPostgresStore', { skip }, () => {
+  it('keeps one row per session keyed by the id hash, with JSONB data and an owner', async () => {
+    const store = createPostgresStore({ pool: pool(), schema })
+    const id = newIdHash()
+    await store.set(id, record({ owner: 'u1' }))
+    const { rows } = await pool().query(
+      `SELECT id_hash, data, system, owner, jsonb_typeof(data) AS kind FROM "${schema}".cloakroom_sessions WHERE id_hash = $1`,
+      [id],
+    )
+    assert.deepEqual(rows, [
+      {
+        id_hash: id,
+        data: { user: 'ada' },
+        system: { csrf: 'token' },
+        owner: 'u1',
+        kind: 'object',
+      },
+    ])
+  })
+
+  it('patches with exactly one UPDATE statement', async () => {
+    const real = pool()
+    const store = createPostgresStore({ pool: real, schema })
+    const id = newIdHash()
+    await store.set(id, record())
+    const statements: string[] = []
+    const counted = new Proxy(real, {
+      get(target, property) {
+        if (property === 'query') {
+          return (config: { text: string }, ...rest: unknown[]) => {
+            statements.push(config.text.trim().split(/\s+/)[0]!)
+            return (target.query as (...args: unknown[]) => unknown).call(target, config, ...rest)
+          }
+        }
+        const value: unknown = Reflect.get(target, property)
+        return typeof value === 'function'
+          ? (value as (...args: unknown[]) => unknown).bind(target)
+          : value
+      },
+    })
+    const patching = createPostgresStore({ pool: counted, schema, createTable: false })
+    const time = Date.now()
+    const written = await patching.patch(id, {
+      data: { set: new Map([['cart', ['tea']]]), deleted: new Set(['user']) },
+      system: { set: new Map(), deleted: new Set(['csrf']) },
+      lastActive: time,
+      expires: time + HOUR,
+      owner: 'u2',
+    })
+    assert.equal(written, true)
+    assert.deepEqual(statements, ['UPDATE'])
+    const read = await store.get(id)
+    assert.deepEqual([read?.data, read?.system, read?.owner], [{ cart: ['tea'] }, {}, 'u2'])
+  })
+
+  it('prunes expired rows in batches and keeps live ones', async () => {
+    const table = uniqueName()
+    const store = createPostgresStore({ pool: pool(), schema, table, pruneBatchSize: 2 })
+    const time = Date.now()
+    for (let i = 0; i < 5; i++) await store.set(newIdHash(), record({ expires: time - 1000 - i }))
+    const live = newIdHash()
+    await store.set(live, record())
+    assert.equal(await store.prune(), 5)
+    assert.equal(await store.prune(), 0)
+    assert.notEqual(await store.get(live), undefined)
+  })
+
+  it('quotes schema and table names', async () => {
+    const table = `odd "name"; DROP TABLE x; --`
+    const store = createPostgresStore({ pool: pool(), schema, table })
+    const id = newIdHash()
+    await store.set(id, record())
+    assert.equal((await store.get(id))?.data.user, 'ada')
+    const { rows } = await pool().query<{ name: string }>(
+      'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2',
+      [schema, table],
+    )
+    assert.deepEqual(rows, [{ name: table }])
+  })
+
+  it('prints the statements that create its table for migrations', () => {
+    const sql = postgresSessionTableSQL({ schema: 'auth', table: 'sessions' })
+    assert.match(sql, /CREATE TABLE IF NOT EXISTS "auth"\."sessions"/)
+    assert.match(sql, /id_hash text PRIMARY KEY/)
+    assert.match(sql, /ON "auth"\."sessions" \(owner\)/)
+  })
+
+  it('fails with StoreUnavailableError within queryTimeoutMs when a query is blocked', async () => {
+    const store = createPostgresStore({ pool: pool(), schema, queryTimeoutMs: 300 })
+    const id = newIdHash()
+    await store.set(id, record())
+    const locker = await pool().connect()
+    try {
+      await locker.query('BEGIN')
+      await locker.query(
+        `SELECT 1 FROM "${schema}".cloakroom_sessions WHERE id_hash = $1 FOR UPDATE`,
+        [id],
+      )
+      const started = performance.now()
+      await assert.rejects(store.touch(id, Date.now(), Date.now() + HOUR), (error: unknown) => {
+        assert.ok(error instanceof StoreUnavailableError)
+        assert.equal(error.code, 'ERR_STORE_UNAVAILABLE')
+        assert.ok(error.cause instanceof Error)
+        return true
+      })
+      assert.ok(performance.now() - started < 1500)
+    } finally {
+      await locker.query('ROLLBACK')
+      locker.release()
+    }
+  })
+
+  it('fails with StoreUnavailableError when the server is unreachable', async () => {
+    const unreachable = new pg.Pool({ ...POSTGRES, port: 1 })
+    const store = createPostgresStore({ pool: unreachable, queryTimeoutMs: 500 })
+    try {
+      await assert.rejects(store.get(newIdHash()), StoreUnavailableError)
+    } finally {
+      await unreachable.end()
+    }
+  })
+
+  it("adds one 'error' listener to a pool however many stores use it", async () => {
+    const own = new pg.Pool({ ...POSTGRES })
+    try {
+      for (let i = 0; i < 20; i++) await createPostgresStore({ pool: own, schema }).close()
+      assert.equal(own.listenerCount('error'), 1)
+    } finally {
+      await own.end()
+    }
+  })
+
+  it('refuses options it cannot use', () => {
+    const invalid = (options: Parameters<typeof createPostgresStore>[0], option: string): void => {
+      assert.throws(
+        () => createPostgresStore(options),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.code === 'ERR_INVALID_OPTION' &&
+          error.option === option,
+      )
+    }
+    invalid({} as Parameters<typeof createPostgresStore>[0], 'pool')
+    invalid({ pool: pool(), schema: '' }, 'schema')
+    invalid({ pool: pool(), table: 'a\0b' }, 'table')
+    invalid({ pool: pool(), table: 'x'.repeat(64) }, 'table')
+    invalid({ pool: pool(), queryTimeoutMs: -1 }, 'queryTimeoutMs')
+    invalid({ pool: pool(), pruneBatchSize: 0 }, 'pruneBatchSize')
+  })
+})

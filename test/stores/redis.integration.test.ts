@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { after, describe, it } from 'node:test'
+import { createClient } from 'redis'
+import { ConfigError, StoreUnavailableError, type StoredSession } from '../../src/index.js'
+import { createRedisStore, type RedisStoreClient } from '../../src/redis.js'
+import { runStoreSuite } from '../../src/testing.js'
+import { REDIS_URL, serviceSkip, uniqueName } from '../helpers/services.js'
+import { runStoreConcurrencySuite } from '../helpers/store-concurrency.js'
+
+const skip = await serviceSkip('redis')
+const prefix = `${uniqueName()}:`
+const HOUR = 3_600_000
+
+let shared: ReturnType<typeof createClient> | undefined
+async function client(): Promise<ReturnType<typeof createClient>> {
+  if (shared === undefined) {
+    shared = createClient({ url: REDIS_URL })
+    shared.on('error', () => {})
+    await shared.connect()
+  }
+  return shared
+}
+
+after(async () => {
+  if (shared === undefined) return
+  for await (const keys of shared.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+    if (keys.length > 0) await shared.del(keys)
+  }
+  await shared.close()
+})
+
+const newIdHash = (): string => createHash('sha256').update(randomBytes(32)).digest('base64url')
+
+function record(overrides: Partial<StoredSession> = {}): StoredSession {
+  const time = Date.now()
+  return {
+    data: { user: 'ada' },
+    system: { csrf: 'token' },
+    created: time,
+    lastActive: time,
+    expires: time + HOUR,
+    ...overrides,
+  }
+}
+
+/** Wraps a client and counts the commands the store sends through it (round trips). */
+function counting(target: RedisStoreClient): { client: RedisStoreClient; commands: string[] } {
+  const commands: string[] = []
+  const wrap = (inner: object): RedisStoreClient =>
+    new Proxy(inner, {
+      get(object, property) {
+        const value: unknown = Reflect.get(object, property)
+        if (typeof value !== 'function') return value
+        if (property === 'withCommandOptions') {
+          return (...args: unknown[]) =>
+            wrap((value as (...a: unknown[]) => object).apply(object, args))
+        }
+        return (...args: unknown[]): unknown => {
+          if (typeof property === 'string' && property !== 'on' && property !== 'listenerCount') {
+            commands.push(property)
+          }
+          return (value as (...a: unknown[]) => unknown).apply(object, args)
+        }
+      },
+    }) as RedisStoreClient
+  return { client: wrap(target), commands }
+}
+
+runStoreSuite('redis store', async () => createRedisStore({ client: await client(), prefix }), {
+  skip,
+})
+
+runStoreConcurrencySuite(
+  'redis store',
+  async () => createRedisStore({ client: await client(), prefix }),
+  { skip },
+)
+
+describe('createRedisStore', { skip }, () => {
+  it('keeps a session in one hash under a cluster hash tag of the id hash, with native expiry', async () => {
+    const redis = await client()
+    const store = createRedisStore({ client: redis, prefix })
+    const id = newIdHash()
+    const time = Date.now()
+    await store.set(
+      id,
+      record({ data: { user: 'ada', 'a:b': [1] }, expires: time + 60_000, owner: 'u1' }),
+    )
+    const key = `${prefix}{${id}}`
+    assert.equal(await redis.type(key), 'hash')
+    const fields = await redis.hGetAll(key)
+    assert.equal(fields['d:user'], '"ada"')
+    assert.equal(fields['d:a:b'], '[1]')
+    assert.equal(fields['s:csrf'], '"token"')
+    assert.equal(fields.owner, 'u1')
+    assert.equal(fields.expires, String(time + 60_000))
+    const ttl = await redis.pTTL(key)
+    assert.ok(ttl > 55_000 && ttl <= 60_000, `PTTL ${ttl}`)
+    assert.equal(await redis.type(`${prefix}owner:{u1}`), 'zset')
+    assert.ok(
+      (await redis.pTTL(`${prefix}owner:{u1}`)) >= ttl,
+      'the owner index outlives its sessions',
+    )
+  })
+
+  it('patches and touches an unowned session in one round trip', async () => {
+    const { client: counted, commands } = counting(await client())
+    const store = createRedisStore({ client: counted, prefix })
+    const id = newIdHash()
+    await store.set(id, record())
+    const time = Date.now()
+    const patch = {
+      data: { set: new Map([['cart', ['tea']]]), deleted: new Set(['user']) },
+      system: { set: new Map(), deleted: new Set<string>() },
+      lastActive: time,
+      expires: time + HOUR,
+    }
+    await store.patch(id, patch) // loads the script into the server's cache
+    commands.length = 0
+    assert.equal(await store.patch(id, patch), true)
+    assert.deepEqual(commands, ['evalSha'])
+    commands.length = 0
+    assert.equal(await store.touch(id, time + 1, time + 2 * HOUR), true)
+    assert.deepEqual(commands, ['evalSha'])
+    commands.length = 0
+    assert.notEqual(await store.get(id), undefined)
+    assert.deepEqual(commands, ['hGetAll'])
+  })
+
+  it('patches an owned session in one round trip while its owner index lives long enough', async () => {
+    const { client: counted, commands } = counting(await client())
+    const store = createRedisStore({ client: counted, prefix })
+    const id = newIdHash()
+    const time = Date.now()
+    await store.set(id, record({ owner: `owner-${newIdHash()}`, expires: time + HOUR }))
+    commands.length = 0
+    await store.touch(id, time, time + HOUR / 2)
+    assert.deepEqual(commands, ['evalSha'])
+  })
+
+  it('loads its scripts again after SCRIPT FLUSH', async () => {
+    const redis = await client()
+    const store = createRedisStore({ client: redis, prefix })
+    const id = newIdHash()
+    await store.set(id, record())
+    await redis.scriptFlush()
+    assert.equal(await store.touch(id, Date.now(), Date.now() + HOUR), true)
+  })
+
+  it('never closes a client it was given', async () => {
+    const redis = await client()
+    await createRedisStore({ client: redis, prefix }).close()
+    assert.equal(redis.isOpen, true)
+  })
+
+  it('creates, connects and closes its own client from a url', async () => {
+    const store = createRedisStore({ url: REDIS_URL, prefix })
+    const id = newIdHash()
+    assert.equal(await store.set(id, record()), true)
+    assert.equal((await store.get(id))?.data.user, 'ada')
+    await store.delete(id)
+    await store.close()
+  })
+
+  it('fails with StoreUnavailableError within commandTimeoutMs when Redis is unreachable', async () => {
+    const reported: unknown[] = []
+    const store = createRedisStore({
+      url: 'redis://127.0.0.1:1',
+      commandTimeoutMs: 300,
+      onError: (error) => reported.push(error),
+    })
+    try {
+      const started = performance.now()
+      await assert.rejects(store.get(newIdHash()), (error: unknown) => {
+        assert.ok(error instanceof StoreUnavailableError)
+        assert.equal(error.code, 'ERR_STORE_UNAVAILABLE')
+        assert.ok(error.cause instanceof Error)
+        return true
+      })
+      assert.ok(performance.now() - started < 1500)
+      assert.ok(reported.length > 0, 'connection errors go to onError, not to an uncaught error')
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('refuses options it cannot use', async () => {
+    const redis = await client()
+    const invalid = (options: Parameters<typeof createRedisStore>[0], option: string): void => {
+      assert.throws(
+        () => createRedisStore(options),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.code === 'ERR_INVALID_OPTION' &&
+          error.option === option,
+      )
+    }
+    invalid({}, 'client')
+    invalid({ client: redis, url: REDIS_URL }, 'client')
+    invalid({ url: '' }, 'url')
+    invalid({ client: redis, commandTimeoutMs: 0 }, 'commandTimeoutMs')
+    invalid({ client: redis, commandTimeoutMs: 1.5 }, 'commandTimeoutMs')
+  })
+})
