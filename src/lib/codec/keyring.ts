@@ -13,7 +13,8 @@ export interface KeyringSecret {
  * Secrets as factories accept them: one secret, or a list whose first entry signs/encrypts and
  * whose other entries are only accepted (for rotation).
  */
-export type Secrets = string | Uint8Array | KeyringSecret | readonly (string | Uint8Array | KeyringSecret)[]
+export type Secrets =
+  string | Uint8Array | KeyringSecret | readonly (string | Uint8Array | KeyringSecret)[]
 
 /** One key of a {@link Keyring}, derived for a single purpose. */
 export interface KeyringKey {
@@ -66,20 +67,34 @@ function secretBytes(secret: string | Uint8Array, option: string): Buffer {
  * @returns the keyring
  * @throws {@link ConfigError} when a secret is missing, shorter than 32 bytes, or ids repeat
  */
-export function createKeyring(secrets: Secrets | undefined, purpose: string, option = 'secrets'): Keyring {
-  if (secrets === undefined || secrets === null || (Array.isArray(secrets) && secrets.length === 0)) {
+export function createKeyring(
+  secrets: Secrets | undefined,
+  purpose: string,
+  option = 'secrets',
+): Keyring {
+  if (
+    secrets === undefined ||
+    secrets === null ||
+    (Array.isArray(secrets) && secrets.length === 0)
+  ) {
     throw new ConfigError(option, `at least one secret is required. ${KEYGEN_HINT}`)
   }
-  const list = (Array.isArray(secrets) ? secrets : [secrets]) as readonly (string | Uint8Array | KeyringSecret)[]
+  const list = (Array.isArray(secrets) ? secrets : [secrets]) as readonly (
+    string | Uint8Array | KeyringSecret
+  )[]
   const keys: KeyringKey[] = []
   const byId = new Map<string, KeyringKey>()
   list.forEach((entry, index) => {
     const name = `${option}[${index}]`
-    const explicit = typeof entry === 'object' && !(entry instanceof Uint8Array)
+    const explicit = typeof entry === 'object' && entry !== null && !(entry instanceof Uint8Array)
     const bytes = secretBytes(explicit ? entry.secret : entry, explicit ? `${name}.secret` : name)
     const id = explicit
       ? entry.id
-      : createHash('sha256').update('cloakroom/key-id\0').update(bytes).digest('base64url').slice(0, 8)
+      : createHash('sha256')
+          .update('cloakroom/key-id\0')
+          .update(bytes)
+          .digest('base64url')
+          .slice(0, 8)
     if (typeof id !== 'string' || !KEY_ID.test(id)) {
       throw new ConfigError(`${name}.id`, 'a key id is 1 to 32 letters, digits, "_" or "-".')
     }

@@ -18,11 +18,13 @@ export interface SignedCodecOptions {
 export const SIGNED_FORMAT_VERSION = '1'
 
 const MAC_LENGTH = 43 // base64url of 32 bytes, no padding
-const MAX_VALUE_LENGTH = 16 * 1024
+const MAX_VALUE_LENGTH = 64 * 1024 // the largest split session (maxTotalCookieBytes)
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 const TIME = /^[0-9a-z]{1,11}$/
 
-const invalid = <R extends CookieDecodeResult & { ok: false }>(reason: R['reason']): CookieDecodeResult => ({
+const invalid = <R extends CookieDecodeResult & { ok: false }>(
+  reason: R['reason'],
+): CookieDecodeResult => ({
   ok: false,
   reason,
 })
@@ -39,7 +41,8 @@ const invalid = <R extends CookieDecodeResult & { ok: false }>(reason: R['reason
 export function createSignedCodec(options: SignedCodecOptions): CookieCodec {
   const { keyring } = options
   const cache = createVerifiedCache<CookieDecodeResult>(options.cacheEntries ?? 1000, 4096)
-  const mac = (key: Buffer, signed: string): string => createHmac('sha256', key).update(signed).digest('base64url')
+  const mac = (key: Buffer, signed: string): string =>
+    createHmac('sha256', key).update(signed).digest('base64url')
 
   const verify = (value: string): CookieDecodeResult => {
     if (value.length > MAX_VALUE_LENGTH) return invalid('malformed')
@@ -47,17 +50,26 @@ export function createSignedCodec(options: SignedCodecOptions): CookieCodec {
     const signed = value.slice(0, macStart)
     const parts = signed.split('.')
     if (macStart < 0 || parts.length !== 5) return invalid('malformed')
-    const [version, keyId, created, lastActive, body] = parts as [string, string, string, string, string]
+    const [version, keyId, created, lastActive, body] = parts as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ]
     if (version !== SIGNED_FORMAT_VERSION) return invalid('unsupported-version')
     const given = value.slice(macStart + 1)
     if (given.length !== MAC_LENGTH || !BASE64URL.test(given)) return invalid('malformed')
     const key = keyring.find(keyId)
     if (key === undefined) return invalid('unknown-key')
     // Compare the encoded strings: every character counts, so no two strings share a MAC.
-    if (!timingSafeEqual(Buffer.from(mac(key.key, signed), 'latin1'), Buffer.from(given, 'latin1'))) {
+    if (
+      !timingSafeEqual(Buffer.from(mac(key.key, signed), 'latin1'), Buffer.from(given, 'latin1'))
+    ) {
       return invalid('bad-signature')
     }
-    if (!TIME.test(created) || !TIME.test(lastActive) || !BASE64URL.test(body)) return invalid('malformed')
+    if (!TIME.test(created) || !TIME.test(lastActive) || !BASE64URL.test(body))
+      return invalid('malformed')
     return {
       ok: true,
       staleKey: key.index !== 0,

@@ -1,12 +1,17 @@
 import { createKeyring, type Secrets } from '../codec/keyring.js'
 import { createSignedCodec } from '../codec/signed-codec.js'
 import type { DefaultSessionData } from '../session/session.js'
-import { createCookieSessionFactory, resolveMaxCookieBytes } from './cookie-factory.js'
+import {
+  createCookieSessionFactory,
+  resolveCookieEngineOptions,
+  resolveMaxCookieBytes,
+  type CookieSizeOptions,
+} from './cookie-factory.js'
 import { resolveCookieOptions, type SessionCookieOptions } from './options.js'
 import type { SessionFactory } from './session-factory.js'
 
 /** Options of {@link createSignedCookieFactory}. */
-export interface SignedCookieFactoryOptions extends SessionCookieOptions {
+export interface SignedCookieFactoryOptions extends SessionCookieOptions, CookieSizeOptions {
   /**
    * The signing secrets, each at least 32 bytes: one, or a list whose first entry signs and whose
    * others are still accepted (cookies they signed are re-issued under the first). Generate one
@@ -17,12 +22,6 @@ export interface SignedCookieFactoryOptions extends SessionCookieOptions {
    * > never reuse one for another purpose.
    */
   readonly secrets: Secrets
-  /**
-   * The largest `Set-Cookie` header (name, value and attributes) the factory will send, in
-   * bytes; larger sessions throw {@link CookieTooLargeError}.
-   * @defaultValue 4096
-   */
-  readonly maxCookieBytes?: number
 }
 
 /**
@@ -48,5 +47,6 @@ export function createSignedCookieFactory<Data extends object = DefaultSessionDa
     createSignedCodec({ keyring }),
     resolved,
     resolveMaxCookieBytes(options.maxCookieBytes),
+    resolveCookieEngineOptions(options),
   )
 }

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * The `cloakroom` command line (`npx cloakroom <command>`): parses the command word, dispatches
+ * to the command and sets the exit code. Add a command by adding it to `COMMANDS`.
+ *
+ * @module cloakroom/cli
+ */
+import { EXIT_USAGE, type CliCommand, type CliIO } from './lib/cli/command.js'
+import { inspectCommand } from './lib/cli/inspect.js'
+import { keygenCommand } from './lib/cli/keygen.js'
+
+const COMMANDS: readonly CliCommand[] = [keygenCommand, inspectCommand]
+
+const usage = (): string =>
+  [
+    'Usage: cloakroom <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((command) => `  ${command.name.padEnd(10)}${command.summary}`),
+    '',
+    'Run `cloakroom <command> --help` for its options.',
+    '',
+  ].join('\n')
+
+const io: CliIO = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+}
+
+const [name, ...args] = process.argv.slice(2)
+const command = COMMANDS.find((candidate) => candidate.name === name)
+if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  ;(name === undefined ? io.stderr : io.stdout)(usage())
+  process.exitCode = name === undefined ? EXIT_USAGE : 0
+} else if (command === undefined) {
+  io.stderr(`cloakroom: unknown command "${name}" (run cloakroom --help)\n`)
+  process.exitCode = EXIT_USAGE
+} else {
+  process.exitCode = await command.run(args, io)
+}

@@ -1,0 +1,83 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+
+/** Where a command writes, and the environment it reads. Injected so commands stay testable. */
+export interface CliIO {
+  /** Writes to standard output. */
+  readonly stdout: (text: string) => void
+  /** Writes to standard error. */
+  readonly stderr: (text: string) => void
+  /** The process environment. */
+  readonly env: Readonly<Record<string, string | undefined>>
+}
+
+/** One subcommand of the `cloakroom` command line. */
+export interface CliCommand {
+  /** The word that selects it: `cloakroom <name>`. */
+  readonly name: string
+  /** One line for the command list. */
+  readonly summary: string
+  /** The full usage text, printed by `cloakroom <name> --help`. */
+  readonly usage: string
+  /**
+   * @param args the arguments after the command name
+   * @param io where to write
+   * @returns the exit code: 0 on success, {@link EXIT_USAGE} on bad input
+   */
+  run(args: readonly string[], io: CliIO): number | Promise<number>
+}
+
+/** The exit code for bad input of any kind; the message is one line on standard error. */
+export const EXIT_USAGE = 2
+
+/**
+ * Writes a one-line error for a command and returns {@link EXIT_USAGE}.
+ *
+ * @param io where to write
+ * @param command the command name
+ * @param message what is wrong (never a secret)
+ * @returns the exit code for bad input, 2
+ */
+export function usageError(io: CliIO, command: string, message: string): number {
+  io.stderr(
+    `cloakroom ${command}: ${message.replace(/\s*\n\s*/g, ' ')} (see cloakroom ${command} --help)\n`,
+  )
+  return EXIT_USAGE
+}
+
+/** The value of one parsed option: a flag, a string, or a list of them for repeatable options. */
+export type OptionValue = string | boolean | (string | boolean)[] | undefined
+
+/** The result of {@link parseCommandArgs}: the parsed arguments, or the message for a usage error. */
+export type ParsedArgs =
+  | {
+      readonly ok: true
+      readonly values: Readonly<Record<string, OptionValue>>
+      readonly positionals: readonly string[]
+    }
+  | { readonly ok: false; readonly message: string }
+
+/**
+ * Parses a command's arguments strictly with `node:util`'s `parseArgs`, turning its errors into
+ * a message instead of an exception.
+ *
+ * @param args the arguments after the command name
+ * @param options the `options` of `parseArgs`
+ * @returns the values and positionals, or the error message
+ */
+export function parseCommandArgs(
+  args: readonly string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options,
+      allowPositionals: true,
+      strict: true,
+    })
+    return { ok: true, values, positionals }
+  } catch (error) {
+    // The first sentence only: parseArgs goes on about positionals starting with "-".
+    return { ok: false, message: `${(error as Error).message.split(/\.(?:\s|$)/)[0]!}.` }
+  }
+}

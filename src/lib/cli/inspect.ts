@@ -1,0 +1,215 @@
+import type { InvalidCookieReason } from '../codec/cookie-codec.js'
+import { createEncryptedCodec, ENCRYPTED_FORMAT_VERSION } from '../codec/encrypted-codec.js'
+import { createKeyring } from '../codec/keyring.js'
+import { createSignedCodec, SIGNED_FORMAT_VERSION } from '../codec/signed-codec.js'
+import { ConfigError } from '../errors.js'
+import { joinCookieChunks, MAX_COOKIE_CHUNKS } from '../factory/cookie-chunks.js'
+import { readChunkedCookie } from '../http/cookies.js'
+import type { JsonValue } from '../session/serializer.js'
+import { parseCommandArgs, usageError, type CliCommand } from './command.js'
+
+/** A decoded session cookie, as `cloakroom inspect` shows it. Never holds a secret. */
+export interface InspectedCookie {
+  /** Which factory made the cookie. */
+  readonly kind: 'signed' | 'encrypted'
+  /** The id of the key that signed or encrypted it. */
+  readonly keyId: string
+  /** When the session began (ISO 8601). */
+  readonly created: string
+  /** When the cookie was last written or re-issued (ISO 8601). */
+  readonly lastActive: string
+  /** The user data, as the serializer encoded it (dates appear as `{"$date": ms}`). */
+  readonly data: JsonValue
+  /** The library fields (CSRF token, flash queues, owner). */
+  readonly system: JsonValue
+}
+
+/** The outcome of {@link inspectCookie}: the decoded cookie, or why it could not be decoded. */
+export type InspectResult =
+  | { readonly ok: true; readonly cookie: InspectedCookie }
+  | { readonly ok: false; readonly message: string }
+
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/
+const CHUNK = /^[1-9][0-9]?~/
+
+const failure = (message: string): InspectResult => ({ ok: false, message })
+
+/** Finds the cookie value in what the user pasted: a bare value, or a Cookie header. */
+function cookieValue(input: string, cookieName: string): string | InspectResult {
+  const text = input.trim().replace(/^(?:set-)?cookie:\s*/i, '')
+  if (!text.includes('=')) {
+    if (CHUNK.test(text)) {
+      return failure(
+        'this is one chunk of a split session; pass the whole Cookie header (quoted) instead.',
+      )
+    }
+    return text
+  }
+  const { value, chunks } = readChunkedCookie(text, cookieName, MAX_COOKIE_CHUNKS)
+  const found = value !== undefined && value !== '' ? value : joinCookieChunks(chunks)
+  if (found !== undefined) return found
+  return failure(
+    chunks.length > 0
+      ? `the chunks of cookie "${cookieName}" are incomplete.`
+      : `no cookie named "${cookieName}" in the header (set --cookie-name).`,
+  )
+}
+
+function explain(reason: InvalidCookieReason, kind: string, cookieName: string): string {
+  switch (reason) {
+    case 'bad-signature':
+      return `the ${kind} cookie does not authenticate with the given secret(s) for cookie name "${cookieName}" (wrong secret, wrong --cookie-name, or a changed value).`
+    case 'unknown-key':
+      return 'the cookie names no key that was given.'
+    case 'unsupported-version':
+      return `the ${kind} cookie was made by another version of the wire format.`
+    case 'malformed':
+    case 'expired':
+      return `the value is not a well-formed ${kind} cookie.`
+  }
+}
+
+/**
+ * Decodes a signed or encrypted session cookie for debugging. Timeouts are not applied: an
+ * expired cookie still decodes.
+ *
+ * @param input the cookie value, or a `Cookie` header holding it (needed for split sessions)
+ * @param secrets the secrets to try, in order
+ * @param cookieName the cookie name the factory uses (keys are derived per cookie name)
+ * @returns the decoded cookie, or a one-line explanation (never containing a secret)
+ *
+ * @example
+ * ```ts
+ * const result = inspectCookie(value, [process.env.SESSION_SECRET!])
+ * if (result.ok) console.log(result.cookie.data)
+ * ```
+ */
+export function inspectCookie(
+  input: string,
+  secrets: readonly string[],
+  cookieName = 'session',
+): InspectResult {
+  if (secrets.length === 0) return failure('give at least one secret.')
+  for (const secret of secrets) {
+    try {
+      createKeyring(secret, 'inspect', '--secret')
+    } catch (error) {
+      if (error instanceof ConfigError) return failure(error.message)
+      throw error
+    }
+  }
+  const value = cookieValue(input, cookieName)
+  if (typeof value !== 'string') return value
+  const kind = value.startsWith(`${ENCRYPTED_FORMAT_VERSION}.`)
+    ? 'encrypted'
+    : value.startsWith(`${SIGNED_FORMAT_VERSION}.`)
+      ? 'signed'
+      : undefined
+  const keyId = value.split('.')[1] ?? ''
+  if (kind === undefined || !KEY_ID.test(keyId)) {
+    return failure(
+      `not a Cloakroom signed (${SIGNED_FORMAT_VERSION}.…) or encrypted (${ENCRYPTED_FORMAT_VERSION}.…) cookie value.`,
+    )
+  }
+  let reason: InvalidCookieReason = 'malformed'
+  for (const secret of secrets) {
+    // The cookie names its key; the key itself depends only on the secret and the purpose.
+    const keyring = createKeyring({ id: keyId, secret }, `${kind}-cookie/${cookieName}`)
+    const codec =
+      kind === 'encrypted'
+        ? createEncryptedCodec({ keyring, cookieName, cacheEntries: 0 })
+        : createSignedCodec({ keyring, cacheEntries: 0 })
+    const decoded = codec.decode(value)
+    if (!decoded.ok) {
+      reason = decoded.reason
+      continue
+    }
+    const { created, lastActive, body } = decoded.payload
+    let parsed: { d?: JsonValue; s?: JsonValue }
+    try {
+      parsed = JSON.parse(body) as { d?: JsonValue; s?: JsonValue }
+    } catch {
+      return failure('the cookie authenticates but its body is not JSON.')
+    }
+    return {
+      ok: true,
+      cookie: {
+        kind,
+        keyId,
+        created: new Date(created).toISOString(),
+        lastActive: new Date(lastActive).toISOString(),
+        data: parsed.d ?? {},
+        system: parsed.s ?? {},
+      },
+    }
+  }
+  return failure(explain(reason, kind, cookieName))
+}
+
+function formatText(cookie: InspectedCookie): string {
+  const indent = (json: JsonValue): string => JSON.stringify(json, null, 2).replace(/\n/g, '\n  ')
+  return [
+    `kind:        ${cookie.kind}`,
+    `key id:      ${cookie.keyId}`,
+    `created:     ${cookie.created}`,
+    `last active: ${cookie.lastActive}`,
+    `data:        ${indent(cookie.data)}`,
+    `system:      ${indent(cookie.system)}`,
+    '',
+  ].join('\n')
+}
+
+/** `cloakroom inspect`: decodes a signed or encrypted cookie for debugging. */
+export const inspectCommand: CliCommand = {
+  name: 'inspect',
+  summary: 'decode a signed or encrypted session cookie for debugging',
+  usage: `Usage: cloakroom inspect <cookie> [--secret S]... [--cookie-name NAME] [--json]
+
+Decodes a Cloakroom signed or encrypted session cookie and prints its key id, times, data and
+library fields. Timeouts are not applied. The secret is never printed.
+
+<cookie> is the cookie value, or a whole Cookie header in quotes (needed for a session split
+over several cookies: "session.0=...; session.1=...").
+
+Options:
+  --secret S          a secret of the factory; repeat it to try several keys. Without it, the
+                      CLOAKROOM_SECRET environment variable is used (preferred: a secret on the
+                      command line ends up in your shell history)
+  --cookie-name NAME  the factory's cookieName; keys are derived per name (default: session)
+  --json              print one JSON object
+  --help              show this text
+`,
+  run(args, io) {
+    const parsed = parseCommandArgs(args, {
+      secret: { type: 'string', multiple: true },
+      'cookie-name': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+    })
+    if (!parsed.ok) return usageError(io, 'inspect', parsed.message)
+    const { values, positionals } = parsed
+    if (values.help === true) {
+      io.stdout(inspectCommand.usage)
+      return 0
+    }
+    if (positionals.length !== 1) return usageError(io, 'inspect', 'expected one <cookie>.')
+    const given = Array.isArray(values.secret) ? values.secret.map(String) : []
+    const fromEnv = io.env.CLOAKROOM_SECRET
+    const secrets =
+      given.length > 0 ? given : fromEnv !== undefined && fromEnv !== '' ? [fromEnv] : []
+    if (secrets.length === 0) {
+      return usageError(io, 'inspect', 'give --secret or set CLOAKROOM_SECRET.')
+    }
+    const cookieName = values['cookie-name']
+    const result = inspectCookie(
+      positionals[0]!,
+      secrets,
+      typeof cookieName === 'string' ? cookieName : 'session',
+    )
+    if (!result.ok) return usageError(io, 'inspect', result.message)
+    io.stdout(
+      values.json === true ? `${JSON.stringify(result.cookie)}\n` : formatText(result.cookie),
+    )
+    return 0
+  },
+}
