@@ -8,8 +8,7 @@ interface Data {
   user?: string
 }
 const factory = createStoreFactory<Data>({ store: createMemoryStore() })
-const escape = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 function page(res: ServerResponse, session: Session<Data>): void {
   const token = maskCsrfToken(session.getCsrfToken())

@@ -1,0 +1,260 @@
+/**
+ * The Cloakroom demo: a small server-rendered app that shows every session feature.
+ *
+ * Why Hono: it is built on the Web-standard `Request`/`Response`, so this same app runs on Node
+ * (through `@hono/node-server`), Bun, Deno or a worker; `cloakroom/hono` gives a typed
+ * `c.get('session')`; and it is small enough that the session code, not the framework, is what
+ * you read here. Tests call it over real HTTP, in a real browser.
+ */
+import { readFileSync } from 'node:fs'
+import { maskCsrfToken, type Session } from 'cloakroom'
+import { session as sessionMiddleware } from 'cloakroom/hono'
+import { Hono, type Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { DemoBackend } from './backend.js'
+import { addToCart, findProduct, readCart, removeFromCart, type DemoData } from './cart.js'
+import { csrf } from './csrf.js'
+import {
+  cartPage,
+  devicesPage,
+  fredPage,
+  homePage,
+  inspectorPage,
+  notFoundPage,
+  type DemoFlash,
+  type PageFrame,
+} from './views.js'
+
+/** Options of {@link createDemoApp}. */
+export interface DemoAppOptions {
+  /** The session factory, from `createDemoBackend`. */
+  readonly backend: Pick<DemoBackend, 'factory' | 'storeFactory' | 'factoryName'>
+  /**
+   * The one password of every demo user (the page says so).
+   * @defaultValue `'cloakroom'`
+   */
+  readonly password?: string
+  /**
+   * The clock.
+   * @defaultValue `Date.now`
+   */
+  readonly now?: () => number
+  /**
+   * Awaited by the cart's POST handlers after the session is loaded and before it is changed.
+   * Only for tests: holding two requests there proves they overlap.
+   * @defaultValue undefined
+   */
+  readonly beforeCartChange?: () => Promise<void>
+}
+
+/** The demo's default password. */
+export const DEMO_PASSWORD = 'cloakroom'
+
+const USER_NAME = /^[A-Za-z0-9._-]{1,32}$/
+const STYLE = readFileSync(new URL('./style.css', import.meta.url), 'utf8')
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+}
+
+function sessionOf(c: Context): Session<DemoData> {
+  return c.get('session') as unknown as Session<DemoData>
+}
+
+function isFlash(value: unknown): value is DemoFlash {
+  const flash = value as DemoFlash | null
+  return (
+    typeof flash === 'object' &&
+    flash !== null &&
+    (flash.kind === 'info' || flash.kind === 'error') &&
+    typeof flash.text === 'string'
+  )
+}
+
+function flash(session: Session<DemoData>, kind: DemoFlash['kind'], text: string): void {
+  session.flash({ kind, text } satisfies DemoFlash)
+}
+
+/**
+ * Sums the bytes of the session cookie in a `Cookie` header (with its chunks `name.0`, `name.1`,
+ * ... when a cookie factory split a large session).
+ */
+function sessionCookieBytes(header: string | undefined, cookieName: string): number | undefined {
+  if (header === undefined) return undefined
+  let bytes: number | undefined
+  for (const pair of header.split(';')) {
+    const trimmed = pair.trim()
+    const name = trimmed.slice(0, Math.max(trimmed.indexOf('='), 0))
+    if (
+      name === cookieName ||
+      new RegExp(`^${cookieName.replace(/\W/g, '\\$&')}\\.\\d+$`).test(name)
+    ) {
+      bytes = (bytes ?? 0) + Buffer.byteLength(trimmed)
+    }
+  }
+  return bytes
+}
+
+async function formOf(c: Context): Promise<Record<string, string>> {
+  const body = await c.req.parseBody()
+  const form: Record<string, string> = {}
+  for (const [key, value] of Object.entries(body)) if (typeof value === 'string') form[key] = value
+  return form
+}
+
+/**
+ * Creates the demo app.
+ *
+ * @param options the session factory, the password, the clock
+ * @returns the Hono app; serve `app.fetch`
+ */
+export function createDemoApp(options: DemoAppOptions): Hono {
+  const { factory, storeFactory, factoryName } = options.backend
+  const password = options.password ?? DEMO_PASSWORD
+  const now = options.now ?? Date.now
+  const app = new Hono()
+
+  // Served before the session middleware: a stylesheet never loads a session.
+  app.get('/style.css', (c) =>
+    c.body(STYLE, 200, {
+      'content-type': 'text/css; charset=utf-8',
+      'cache-control': 'public, max-age=3600',
+      'x-content-type-options': 'nosniff',
+    }),
+  )
+  app.use(async (c, next) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value)
+    await next()
+  })
+  app.use(sessionMiddleware(factory))
+  app.use(csrf())
+
+  const frame = (c: Context, title: string, consumeFlashes = true): PageFrame => {
+    const session = sessionOf(c)
+    return {
+      title,
+      path: c.req.path,
+      user: session.get('user'),
+      csrfToken: () => maskCsrfToken(session.getCsrfToken()),
+      flashes: consumeFlashes ? session.popFlash().filter(isFlash) : [],
+      factoryName,
+    }
+  }
+  const see = (c: Context, path: string): Response => c.redirect(path, 303)
+
+  app.get('/', (c) => {
+    const session = sessionOf(c)
+    const cartCount = readCart(session).reduce((sum, { line }) => sum + line.quantity, 0)
+    return c.html(homePage(frame(c, 'Cloakroom demo'), { cartCount, password }))
+  })
+
+  app.post('/login', async (c) => {
+    const session = sessionOf(c)
+    const form = await formOf(c)
+    const username = (form.username ?? '').trim()
+    if (!USER_NAME.test(username)) {
+      flash(
+        session,
+        'error',
+        'A user name is 1 to 32 letters, digits, dots, dashes or underscores.',
+      )
+      return see(c, '/')
+    }
+    // A real app compares against a slow password hash (scrypt, argon2); this is a demo.
+    if (form.password !== password) {
+      flash(session, 'error', 'Wrong password: it is shown above the form.')
+      return see(c, '/')
+    }
+    session.regenerate() // a new id (and CSRF token) for the new privilege level
+    session.set('user', username)
+    session.set('loggedInAt', now())
+    session.setOwner(username) // lets "your devices" list and end this session
+    flash(session, 'info', `Welcome, ${username}! You are logged in.`)
+    return see(c, '/')
+  })
+
+  app.post('/logout', (c) => {
+    const session = sessionOf(c)
+    session.invalidate() // deletes the record (server-side) and the cookie
+    flash(session, 'info', 'You are logged out.') // lands in a fresh session
+    return see(c, '/')
+  })
+
+  app.get('/cart', (c) => {
+    const session = sessionOf(c)
+    return c.html(
+      cartPage(frame(c, 'Shopping cart'), {
+        entries: readCart(session),
+        serverSide: storeFactory !== undefined,
+      }),
+    )
+  })
+
+  app.post('/cart/:action{add|remove}', async (c) => {
+    const session = sessionOf(c)
+    const product = findProduct((await formOf(c)).product)
+    if (product === undefined) {
+      flash(session, 'error', 'There is no such product.')
+      return see(c, '/cart')
+    }
+    await options.beforeCartChange?.()
+    if (c.req.param('action') === 'add') addToCart(session, product, now())
+    else removeFromCart(session, product)
+    return see(c, '/cart')
+  })
+
+  app.get('/devices', async (c) => {
+    const session = sessionOf(c)
+    const user = session.get('user')
+    if (user === undefined) {
+      flash(session, 'error', 'Log in to see your devices.')
+      return see(c, '/')
+    }
+    if (storeFactory === undefined) return c.html(devicesPage(frame(c, 'Your devices'), {}))
+    const current = storeFactory.idHashOf(session)
+    const summaries = await storeFactory.listSessions(user)
+    const devices = summaries.map((summary) => ({ summary, current: summary.idHash === current }))
+    return c.html(devicesPage(frame(c, 'Your devices'), { devices }))
+  })
+
+  app.post('/devices/logout-others', async (c) => {
+    const session = sessionOf(c)
+    const user = session.get('user')
+    if (user === undefined || storeFactory === undefined) return see(c, '/devices')
+    const ended = await storeFactory.revokeSessions(user, { except: session })
+    flash(session, 'info', `Logged out ${ended} other session${ended === 1 ? '' : 's'}.`)
+    return see(c, '/devices')
+  })
+
+  app.get('/inspector', (c) => {
+    const session = sessionOf(c)
+    // Read before the page adds anything (such as a CSRF token for the logout form).
+    const view = {
+      created: session.created,
+      isNew: session.isNew,
+      dataJson: JSON.stringify(session.toJSON(), null, 2),
+      cookieName: factory.cookieName,
+      cookieBytes: sessionCookieBytes(c.req.header('cookie'), factory.cookieName),
+      idHash: storeFactory?.idHashOf(session),
+    }
+    return c.html(inspectorPage(frame(c, 'Session inspector'), view))
+  })
+
+  app.get('/fred', (c) => {
+    const session = sessionOf(c)
+    const fredWasThere = session.has('fred')
+    if (session.has('abc')) session.set('fred', 'yes')
+    session.set('abc', '123')
+    return c.html(fredPage(frame(c, 'Fred'), { fredWasThere }))
+  })
+
+  app.notFound((c) => c.html(notFoundPage(frame(c, 'Not found', false)), 404))
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse()
+    console.error(error)
+    return c.text('Internal Server Error', 500)
+  })
+  return app
+}

@@ -1,0 +1,25 @@
+/**
+ * `npm start`: the Cloakroom demo on http://localhost:3000.
+ *
+ * Built on Hono (through `@hono/node-server` and `cloakroom/hono`): Web-standard, so the same app
+ * runs on any runtime, with a typed `c.get('session')`. See app.ts.
+ */
+import { readDemoConfig, DemoConfigError } from './config.js'
+import { startDemo } from './start.js'
+
+try {
+  const config = readDemoConfig(process.env)
+  const demo = await startDemo(config)
+  console.log(`Cloakroom demo (sessions: ${config.factoryName}) on ${demo.url}/`)
+  const stop = (): void => {
+    void demo.close().then(() => process.exit(0))
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+} catch (error) {
+  if (error instanceof DemoConfigError) {
+    console.error(`Cannot start the demo: ${error.message}`)
+    process.exit(1)
+  }
+  throw error
+}

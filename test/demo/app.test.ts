@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import type { DemoConfig } from '../../examples/demo/config.js'
+import { html } from '../../examples/demo/html.js'
+import { startDemo, type RunningDemo } from '../../examples/demo/start.js'
+import { createBarrier, DemoClient, textOf } from './client.js'
+
+const SECRET = 'demo-test-secret-'.padEnd(43, 'x')
+
+function configFor(dataDir: string, factoryName: DemoConfig['factoryName']): DemoConfig {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    factoryName,
+    dataDir,
+    secureCookies: true,
+    ...(factoryName === 'signed' || factoryName === 'encrypted' ? { secret: SECRET } : {}),
+  }
+}
+
+async function logIn(client: DemoClient, username: string): Promise<void> {
+  const response = await client.submit('/', '/login', { username, password: 'cloakroom' })
+  assert.equal(response.status, 303)
+  assert.equal(response.location, '/')
+}
+
+describe('the demo app (SQLite sessions, over HTTP)', () => {
+  let demo: RunningDemo
+  let dataDir: string
+  let beforeCartChange: () => Promise<void> = () => Promise.resolve()
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'cloakroom-demo-'))
+    demo = await startDemo(configFor(dataDir, 'sqlite'), {
+      beforeCartChange: () => beforeCartChange(),
+    })
+  })
+  after(async () => {
+    await demo.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('serves the inspector to a new visitor without setting a cookie', async () => {
+    const response = await new DemoClient(demo.url).get('/inspector')
+    assert.equal(response.status, 200)
+    assert.deepEqual(response.setCookies, [], 'reading a session never creates one')
+    const text = textOf(response.body)
+    assert.match(text, /isNew true/)
+    assert.match(text, /no session cookie came with this request/)
+    assert.match(text, /server-side, SQLite/)
+    assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'none'/)
+  })
+
+  it('refuses a login form without a valid CSRF token', async () => {
+    const client = new DemoClient(demo.url)
+    await client.get('/') // the login form gives the session a token
+    const missing = await client.post('/login', { username: 'mallory', password: 'cloakroom' })
+    assert.equal(missing.status, 403)
+    const wrong = await client.post('/login', {
+      username: 'mallory',
+      password: 'cloakroom',
+      csrf_token: 'A'.repeat(43),
+    })
+    assert.equal(wrong.status, 403)
+    assert.match(textOf((await client.get('/')).body), /Not logged in/)
+  })
+
+  it('logs in with a new session id and shows the welcome flash exactly once', async () => {
+    const client = new DemoClient(demo.url)
+    await client.get('/')
+    const before = client.cookie('session')
+    assert.ok(before)
+    await logIn(client, 'alice')
+    assert.notEqual(client.cookie('session'), before, 'regenerate() issued a new id')
+    const first = textOf((await client.get('/')).body)
+    assert.match(first, /Welcome, alice! You are logged in\./)
+    assert.match(first, /Logged in as alice/)
+    const second = textOf((await client.get('/')).body)
+    assert.doesNotMatch(second, /Welcome, alice!/, 'a flash is shown once')
+    assert.match(second, /Logged in as alice/)
+  })
+
+  it('refuses a wrong password with an error flash', async () => {
+    const client = new DemoClient(demo.url)
+    const response = await client.submit('/', '/login', { username: 'bob', password: 'nope' })
+    assert.equal(response.status, 303)
+    const text = textOf((await client.get('/')).body)
+    assert.match(text, /Wrong password/)
+    assert.match(text, /Not logged in/)
+  })
+
+  it('changes cart lines in place: the same product twice gives a quantity of 2', async () => {
+    const client = new DemoClient(demo.url)
+    await client.submit('/cart', '/cart/add', { product: 'hat' })
+    await client.submit('/cart', '/cart/add', { product: 'hat' })
+    const cart = (await client.get('/cart')).body
+    assert.match(cart, /<tr data-product="hat">[\s\S]*?<td class="quantity">2<\/td>/)
+    await client.submit('/cart', '/cart/remove', { product: 'hat' })
+    assert.match((await client.get('/cart')).body, /<td class="quantity">1<\/td>/)
+    const inspector = (await client.get('/inspector')).body
+    assert.match(inspector, /&quot;cart:hat&quot;: \{\s*&quot;quantity&quot;: 1/)
+  })
+
+  it('keeps both items when two requests add different products at the same time', async () => {
+    const client = new DemoClient(demo.url)
+    await logIn(client, 'carol')
+    const token = /name="csrf_token" value="([^"]+)"/.exec((await client.get('/cart')).body)![1]!
+    beforeCartChange = createBarrier(2) // both requests have loaded the session before either saves
+    try {
+      const results = await Promise.all([
+        client.post('/cart/add', { product: 'umbrella', csrf_token: token }),
+        client.post('/cart/add', { product: 'scarf', csrf_token: token }),
+      ])
+      assert.deepEqual(
+        results.map((result) => result.status),
+        [303, 303],
+      )
+    } finally {
+      beforeCartChange = () => Promise.resolve()
+    }
+    const cart = (await client.get('/cart')).body
+    assert.match(cart, /data-product="umbrella"/)
+    assert.match(cart, /data-product="scarf"/)
+  })
+
+  it('ends the server-side session on logout, so the old cookie is worthless', async () => {
+    const client = new DemoClient(demo.url)
+    await logIn(client, 'dave')
+    const oldCookie = client.cookieHeader()!
+    const replay = (): Promise<Response> =>
+      fetch(new URL('/inspector', demo.url), { headers: { cookie: oldCookie } })
+    assert.match(textOf(await (await replay()).text()), /Logged in as dave/)
+
+    const response = await client.submit('/', '/logout')
+    assert.equal(response.status, 303)
+    const home = textOf((await client.get('/')).body)
+    assert.match(home, /You are logged out\./)
+    assert.match(home, /Not logged in/)
+    const replayed = textOf(await (await replay()).text())
+    assert.match(replayed, /Not logged in/)
+    assert.match(replayed, /isNew true/)
+  })
+
+  it('lists the devices of a user and logs out the other ones', async () => {
+    const laptop = new DemoClient(demo.url)
+    const phone = new DemoClient(demo.url)
+    await logIn(laptop, 'erin')
+    await logIn(phone, 'erin')
+    const devices = (await laptop.get('/devices')).body
+    assert.match(textOf(devices), / 2 sessions /)
+    assert.equal(devices.match(/\(this device\)/g)?.length, 1)
+
+    const response = await laptop.submit('/devices', '/devices/logout-others')
+    assert.equal(response.status, 303)
+    const after = textOf((await laptop.get('/devices')).body)
+    assert.match(after, /Logged out 1 other session\./)
+    assert.match(after, /1 session /)
+    const phoneHome = await phone.get('/devices')
+    assert.equal(phoneHome.status, 303, 'the phone is logged out: sent home')
+    const phoneText = textOf((await phone.get('/')).body)
+    assert.match(phoneText, /Log in to see your devices\./)
+    assert.match(phoneText, /Not logged in/)
+  })
+
+  it('shows created, isNew, the data, the cookie size and the factory', async () => {
+    const client = new DemoClient(demo.url)
+    await logIn(client, 'frank')
+    const body = (await client.get('/inspector')).body
+    const text = textOf(body)
+    assert.match(text, /isNew false/)
+    assert.match(text, /created \d{4}-\d\d-\d\d \d\d:\d\d UTC/)
+    const bytes = Buffer.byteLength(`session=${client.cookie('session')!}`)
+    assert.match(text, new RegExp(`Cookie size ${bytes} bytes`))
+    assert.match(body, /&quot;user&quot;: &quot;frank&quot;/)
+    assert.match(text, /Id hash [A-Za-z0-9_-]{43}/)
+  })
+
+  it('answers the Fred page as the Pyramid example does: not, not, was', async () => {
+    const client = new DemoClient(demo.url)
+    const answers: string[] = []
+    for (let visit = 0; visit < 3; visit++) {
+      answers.push(
+        /<p class="answer">([^<]*)<\/p>/.exec((await client.get('/fred')).body)![1]!.trim(),
+      )
+    }
+    assert.deepEqual(answers, [
+      'Fred was not in the session',
+      'Fred was not in the session',
+      'Fred was in the session',
+    ])
+  })
+
+  it('serves its stylesheet without loading a session, and a 404 page', async () => {
+    const client = new DemoClient(demo.url)
+    const css = await client.get('/style.css')
+    assert.equal(css.status, 200)
+    assert.match(css.headers.get('content-type') ?? '', /^text\/css/)
+    assert.deepEqual(css.setCookies, [])
+    assert.equal((await client.get('/nowhere')).status, 404)
+  })
+})
+
+describe('the demo app (signed cookie sessions, over HTTP)', () => {
+  let demo: RunningDemo
+  let dataDir: string
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'cloakroom-demo-'))
+    demo = await startDemo(configFor(dataDir, 'signed'))
+  })
+  after(async () => {
+    await demo.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('logs in and keeps a cart in the cookie; the devices page says it is unavailable', async () => {
+    const client = new DemoClient(demo.url)
+    await logIn(client, 'grace')
+    await client.submit('/cart', '/cart/add', { product: 'gloves' })
+    assert.match((await client.get('/cart')).body, /data-product="gloves"/)
+    const devices = textOf((await client.get('/devices')).body)
+    assert.match(devices, /Unavailable with the signed cookie factory/)
+    const inspector = textOf((await client.get('/inspector')).body)
+    assert.match(inspector, /signed cookie \(createSignedCookieFactory\)/)
+    const bytes = Buffer.byteLength(`session=${client.cookie('session')!}`)
+    assert.match(inspector, new RegExp(`Cookie size ${bytes} bytes`))
+  })
+})
+
+describe('html (the demo views)', () => {
+  it('escapes interpolated text and keeps nested templates', () => {
+    const name = `<script>alert("x")</script> & 'co'`
+    assert.equal(
+      html`<p title="${name}">${html`<b>${name}</b>`}</p>`.toString(),
+      '<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;">' +
+        '<b>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;</b></p>',
+    )
+  })
+})
