@@ -13,6 +13,9 @@ export {
   Session,
   sessionChanges,
   type DefaultSessionData,
+  type FlashMessage,
+  type FlashOptions,
+  type FlashTypes,
   type SessionCommitView,
   type SessionContext,
   type SessionData,
@@ -21,6 +24,7 @@ export {
   type SessionValue,
 } from './lib/session/session.js'
 export type { NamespaceChanges } from './lib/session/change-tracking.js'
+export { maskCsrfToken, verifyCsrfToken } from './lib/session/csrf-token.js'
 export {
   jsonSerializer,
   plainJsonSerializer,
@@ -69,13 +73,27 @@ export {
   type ExpressSessionStoreLike,
   type ExpressSessionStoreOptions,
 } from './lib/store/express-session-store.js'
+export {
+  adoptExpressSessions,
+  type ExpressSessionAdopterOptions,
+} from './lib/store/express-session-adopter.js'
+export type { AdoptedSession, SessionAdopter } from './lib/store/session-adopter.js'
 export type { InvalidCookieReason } from './lib/codec/cookie-codec.js'
 export type { KeyringSecret, Secrets } from './lib/codec/keyring.js'
 export { applySessionCookies, type HeaderCarrier } from './lib/http/carrier.js'
 export {
+  checkCsrf,
+  resolveCsrfOptions,
+  type CsrfOptions,
+  type CsrfRequest,
+  type ResolvedCsrfOptions,
+} from './lib/http/csrf.js'
+export {
   CloakroomError,
   ConfigError,
   CookieTooLargeError,
+  CsrfError,
+  type CsrfFailure,
   SessionCommittedError,
   StoreUnavailableError,
   UnserializableValueError,

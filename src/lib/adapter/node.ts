@@ -1,6 +1,7 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { SessionFactory } from '../factory/session-factory.js'
-import { applySessionCookies, statusForError, type HeaderCarrier } from '../http/carrier.js'
+import { statusForError } from '../http/carrier.js'
+import { interceptResponse, sendErrorResponse } from '../http/response-interceptor.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
 
 /** A `node:http` request that carries its session. */
@@ -23,39 +24,6 @@ export interface NodeSessionOptions {
    * @defaultValue `console.error`
    */
   readonly onError?: (error: unknown, req: IncomingMessage) => void
-}
-
-type HeaderMethod = 'writeHead' | 'write' | 'end' | 'flushHeaders'
-const HEADER_METHODS: readonly HeaderMethod[] = ['writeHead', 'write', 'end', 'flushHeaders']
-
-function headerCarrier(res: ServerResponse): HeaderCarrier {
-  return {
-    get: (name) => {
-      const value = res.getHeader(name)
-      return value === undefined ? undefined : Array.isArray(value) ? value.join(', ') : String(value)
-    },
-    set: (name, value) => res.setHeader(name, value),
-    append: (name, value) => res.appendHeader(name, value),
-  }
-}
-
-/** Moves headers given to `writeHead(status, [message], headers)` onto the response first. */
-function takeWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
-  const last = args[args.length - 1]
-  if (args.length < 2 || typeof last !== 'object' || last === null) return args
-  const pairs: [string, unknown][] = []
-  if (Array.isArray(last)) {
-    if (Array.isArray(last[0])) for (const [name, value] of last as [string, unknown][]) pairs.push([name, value])
-    else for (let i = 0; i + 1 < last.length; i += 2) pairs.push([String(last[i]), last[i + 1]])
-  } else {
-    for (const [name, value] of Object.entries(last as OutgoingHttpHeaders)) pairs.push([name, value])
-  }
-  for (const [name, value] of pairs) {
-    if (value === undefined) continue
-    if (name.toLowerCase() === 'set-cookie') res.appendHeader(name, value as string | string[])
-    else res.setHeader(name, value as string | number | string[])
-  }
-  return args.slice(0, -1)
 }
 
 /**
@@ -91,93 +59,33 @@ export function withSession<Data extends object = DefaultSessionData>(
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const onError = options.onError ?? ((error: unknown) => console.error(error))
 
-  const sendError = (res: ServerResponse, status: 500 | 503): void => {
-    if (res.headersSent) {
-      res.destroy()
-      return
-    }
-    for (const name of res.getHeaderNames()) res.removeHeader(name)
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
-    res.end(status === 503 ? 'Service Unavailable' : 'Internal Server Error')
-  }
-
   return async (req, res) => {
     let session: Session<Data>
     try {
       session = await factory.load(req.headers.cookie)
     } catch (error) {
       onError(error, req)
-      sendError(res, statusForError(error))
+      sendErrorResponse(res, statusForError(error))
       return
     }
     ;(req as SessionRequest<Data>).session = session
-
-    const originals = new Map<HeaderMethod, (...args: unknown[]) => unknown>()
-    let failed = false
-    let aborted = false
-    let queue: [HeaderMethod, unknown[]][] | undefined
-
-    const restore = (): void => {
-      for (const [name, method] of originals) (res as unknown as Record<string, unknown>)[name] = method
-    }
-    const call = (name: HeaderMethod, args: unknown[]): unknown => {
-      const method = originals.get(name)!
-      return method.apply(res, name === 'writeHead' ? takeWriteHeadHeaders(res, args) : args)
-    }
-    const fail = (error: unknown): void => {
-      restore()
-      aborted = true
-      onError(error, req)
-      sendError(res, statusForError(error))
-    }
-
-    for (const name of HEADER_METHODS) {
-      const method = (res[name] as (...args: unknown[]) => unknown).bind(res)
-      originals.set(name, method)
-      ;(res as unknown as Record<string, unknown>)[name] = (...args: unknown[]): unknown => {
-        if (aborted) return name === 'write' ? false : res
-        if (queue !== undefined) {
-          queue.push([name, args])
-          return name === 'write' ? true : res
-        }
-        let committed: readonly string[] | Promise<readonly string[]>
-        try {
-          committed = factory.commit(session, { failed })
-        } catch (error) {
-          fail(error)
-          return name === 'write' ? false : res
-        }
-        if (!(committed instanceof Promise)) {
-          restore()
-          if (name === 'writeHead') args = takeWriteHeadHeaders(res, args)
-          applySessionCookies(headerCarrier(res), committed)
-          return (originals.get(name)!).apply(res, args)
-        }
-        const pending: [HeaderMethod, unknown[]][] = [[name, args]]
-        queue = pending
-        committed.then(
-          (cookies) => {
-            restore()
-            const first = pending[0]!
-            if (first[0] === 'writeHead') first[1] = takeWriteHeadHeaders(res, first[1])
-            applySessionCookies(headerCarrier(res), cookies)
-            for (const [queuedName, queuedArgs] of pending) call(queuedName, queuedArgs)
-          },
-          (error: unknown) => fail(error),
-        )
-        return name === 'write' ? true : res
-      }
-    }
-
+    const interceptor = interceptResponse(res, {
+      commit: (failed) => factory.commit(session, { failed }),
+      onCommitError: (error) => {
+        onError(error, req)
+        return statusForError(error)
+      },
+    })
     try {
       await handler(req as SessionRequest<Data>, res)
     } catch (error) {
       onError(error, req)
-      if (res.headersSent || queue !== undefined || aborted) {
-        if (!res.writableEnded && queue === undefined && !aborted) res.destroy()
+      if (interceptor.started) {
+        // The response is already on its way: it cannot become a 500 any more.
+        interceptor.abandon()
         return
       }
-      failed = true
+      interceptor.markFailed()
       for (const name of res.getHeaderNames()) res.removeHeader(name)
       res.statusCode = 500
       res.setHeader('content-type', 'text/plain; charset=utf-8')

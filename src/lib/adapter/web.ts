@@ -93,6 +93,10 @@ export function withSession<Data extends object = DefaultSessionData>(
     // Headers of some responses (Response.redirect, fetched ones) are immutable: copy them.
     const headers = new Headers(response.headers)
     applySessionCookies(headerCarrier(headers), cookies)
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers })
+    return new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    })
   }
 }

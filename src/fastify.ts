@@ -1,0 +1,13 @@
+/**
+ * `cloakroom/fastify`: sessions for Fastify 5, as `request.session`.
+ *
+ * @example
+ * ```ts
+ * import { session } from 'cloakroom/fastify'
+ * await app.register(session, { factory })
+ * app.get('/', async (request) => ({ isNew: request.session.isNew }))
+ * ```
+ *
+ * @module cloakroom/fastify
+ */
+export { session, type FastifySessionOptions } from './lib/adapter/fastify.js'

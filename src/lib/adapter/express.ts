@@ -1,0 +1,111 @@
+import type { IncomingMessage } from 'node:http'
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express'
+import type { SessionFactory } from '../factory/session-factory.js'
+import { statusForError } from '../http/carrier.js'
+import { interceptResponse, type ResponseInterceptor } from '../http/response-interceptor.js'
+import type { DefaultSessionData, Session } from '../session/session.js'
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /**
+     * The request's session, set by `session(factory)` from `cloakroom/express`. Type its data
+     * once by augmenting `SessionData` from `cloakroom`.
+     */
+    session: Session<DefaultSessionData>
+  }
+}
+
+/** Options of the Express adapter's {@link session}. */
+export interface ExpressSessionOptions {
+  /**
+   * Told about a session that could not be saved when the response was being sent (the adapter
+   * then answers 500, or 503 when the store is unavailable). Errors while loading go to Express's
+   * error handlers instead, through `next(error)`.
+   * @defaultValue `console.error`
+   */
+  readonly onError?: (error: unknown, req: Request) => void
+}
+
+const interceptors = new WeakMap<IncomingMessage, ResponseInterceptor>()
+
+/**
+ * Express middleware (Express 4 and 5) that loads the request's session into `req.session` and
+ * adds its cookie to the response.
+ *
+ * @remarks
+ * The cookie is added at the first call that sends the headers (`res.send`, `res.json`,
+ * `res.redirect`, `res.end`, `res.writeHead`, or the first `res.write` of a streamed body); a
+ * server-side commit is awaited before the headers go out. Changing the session after that throws
+ * {@link SessionCommittedError}. A session that cannot be loaded (store unavailable) is passed to
+ * `next(error)`; the error's `statusCode` is 503. Register {@link sessionErrorHandler} after your
+ * routes so that errors count as exceptions for the factory's `setOnException`.
+ *
+ * @param factory the session factory
+ * @param options error reporting
+ * @returns the middleware
+ *
+ * @example
+ * ```ts
+ * app.use(session(factory))
+ * app.get('/', (req, res) => {
+ *   req.session.set('visits', Number(req.session.get('visits') ?? 0) + 1)
+ *   res.send(`visit ${String(req.session.get('visits'))}`)
+ * })
+ * app.use(sessionErrorHandler())
+ * ```
+ */
+export function session<Data extends object = DefaultSessionData>(
+  factory: SessionFactory<Data>,
+  options: ExpressSessionOptions = {},
+): RequestHandler {
+  const onError = options.onError ?? ((error: unknown) => console.error(error))
+  return (req, res, next) => {
+    const attach = (loaded: Session<Data>): void => {
+      req.session = loaded as unknown as Session<DefaultSessionData>
+      const interceptor = interceptResponse(res, {
+        commit: (failed) => factory.commit(loaded, { failed }),
+        onCommitError: (error) => {
+          onError(error, req)
+          return statusForError(error)
+        },
+      })
+      interceptors.set(req, interceptor)
+      next()
+    }
+    let loading: Session<Data> | Promise<Session<Data>>
+    try {
+      loading = factory.load(req.headers.cookie)
+    } catch (error) {
+      next(error)
+      return
+    }
+    if (loading instanceof Promise) loading.then(attach, next)
+    else attach(loading)
+  }
+}
+
+/**
+ * Express error-handling middleware that marks the request as failed, so the session is saved
+ * only when the factory's `setOnException` is true, then passes the error on unchanged.
+ *
+ * @remarks
+ * Express gives a middleware no way to see that a later handler failed, so this marker is
+ * needed: register it after your routes and before your own error handlers. Without it, error
+ * responses save the session as any other response does.
+ *
+ * @returns the error-handling middleware
+ *
+ * @example
+ * ```ts
+ * app.use(session(factory))
+ * app.get('/', handler)
+ * app.use(sessionErrorHandler())
+ * app.use(myErrorPage)
+ * ```
+ */
+export function sessionErrorHandler(): ErrorRequestHandler {
+  return (error, req, _res, next) => {
+    interceptors.get(req)?.markFailed()
+    next(error)
+  }
+}

@@ -1,0 +1,96 @@
+import type { Context, MiddlewareHandler } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { SessionFactory } from '../factory/session-factory.js'
+import { applySessionCookies, statusForError, type HeaderCarrier } from '../http/carrier.js'
+import type { DefaultSessionData, Session } from '../session/session.js'
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /**
+     * The request's session, set by `session(factory)` from `cloakroom/hono`. Type its data once
+     * by augmenting `SessionData` from `cloakroom`.
+     */
+    session: Session<DefaultSessionData>
+  }
+}
+
+function headerCarrier(headers: Headers): HeaderCarrier {
+  return {
+    get: (name) => headers.get(name) ?? undefined,
+    set: (name, value) => headers.set(name, value),
+    append: (name, value) => headers.append(name, value),
+  }
+}
+
+function unavailable(error: unknown): HTTPException {
+  const status = statusForError(error)
+  const message = status === 503 ? 'Service Unavailable' : 'Internal Server Error'
+  return new HTTPException(status, { message, cause: error })
+}
+
+/** Adds the cookies to `c.res`, copying it first when its headers are immutable. */
+function addCookies(c: Context, cookies: readonly string[]): void {
+  try {
+    applySessionCookies(headerCarrier(c.res.headers), cookies)
+  } catch {
+    // Responses from Response.redirect() or fetch() have immutable headers.
+    const response = c.res
+    const headers = new Headers(response.headers)
+    applySessionCookies(headerCarrier(headers), cookies)
+    // Clear first: assigning over a response would merge the old headers back in.
+    c.res = undefined
+    c.res = new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    })
+  }
+}
+
+/**
+ * Hono middleware (Hono 4, on Node through `@hono/node-server` and on any Web runtime) that puts
+ * the request's session in `c.get('session')` and adds its cookie to the response.
+ *
+ * @remarks
+ * The session is committed after the downstream handlers return and before the response is
+ * handed back, so a server-side save finishes first. Changing the session after that (for
+ * example while a streamed body is being sent) throws {@link SessionCommittedError}. A handler
+ * error caught by Hono's `onError` (seen as `c.error`) counts as an exception for the factory's
+ * `setOnException`. A store outage, at load or commit, is thrown as an `HTTPException` with
+ * status 503 (the store's error is its `cause`); other commit errors as a 500.
+ *
+ * @param factory the session factory
+ * @returns the middleware
+ *
+ * @example
+ * ```ts
+ * const app = new Hono()
+ * app.use(session(factory))
+ * app.get('/', (c) => {
+ *   const visits = Number(c.get('session').get('visits') ?? 0) + 1
+ *   c.get('session').set('visits', visits)
+ *   return c.text(`visit ${visits}`)
+ * })
+ * ```
+ */
+export function session<Data extends object = DefaultSessionData>(
+  factory: SessionFactory<Data>,
+): MiddlewareHandler {
+  return async (c, next) => {
+    let loaded: Session<Data>
+    try {
+      loaded = await factory.load(c.req.header('cookie'))
+    } catch (error) {
+      throw unavailable(error)
+    }
+    c.set('session', loaded as unknown as Session<DefaultSessionData>)
+    await next()
+    let cookies: readonly string[]
+    try {
+      cookies = await factory.commit(loaded, { failed: c.error !== undefined })
+    } catch (error) {
+      throw unavailable(error)
+    }
+    if (cookies.length > 0) addCookies(c, cookies)
+  }
+}

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict'
+import { request as httpRequest, createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { describe, it } from 'node:test'
+import { StoreUnavailableError } from '../errors.js'
+import { interceptResponse, type ResponseInterceptorOptions } from './response-interceptor.js'
+
+interface Answer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+/** Serves one request with `handle`, and returns what the client received. */
+async function serveOnce(handle: (res: ServerResponse) => void): Promise<Answer> {
+  const server = createServer((_req, res) => handle(res))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  try {
+    return await new Promise<Answer>((resolve, reject) => {
+      httpRequest({ port, host: '127.0.0.1' }, (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => (body += chunk))
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
+      })
+        .on('error', reject)
+        .end()
+    })
+  } finally {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+}
+
+const syncCommit = (cookies: string[]): ResponseInterceptorOptions => ({
+  commit: () => cookies,
+  onCommitError: () => 500,
+})
+
+describe('interceptResponse', () => {
+  it('adds the cookies before writeHead, merging the headers given to it', async () => {
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, syncCommit(['a=1; Path=/']))
+      res.writeHead(201, { vary: 'Accept', 'set-cookie': 'app=1' }).end('made')
+    })
+    assert.equal(answer.status, 201)
+    assert.deepEqual(answer.headers['set-cookie'], ['app=1', 'a=1; Path=/'])
+    assert.equal(answer.headers.vary, 'Accept, Cookie')
+    assert.equal(answer.body, 'made')
+  })
+
+  it('commits once, at the first write, and keeps the chunks in order', async () => {
+    let commits = 0
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, {
+        commit: () => {
+          commits += 1
+          return Promise.resolve(['a=1'])
+        },
+        onCommitError: () => 500,
+      })
+      res.write('one,')
+      res.write('two,')
+      res.end('three')
+    })
+    assert.equal(commits, 1)
+    assert.deepEqual(answer.headers['set-cookie'], ['a=1'])
+    assert.equal(answer.body, 'one,two,three')
+  })
+
+  it('passes the failure mark to the commit', async () => {
+    const seen: boolean[] = []
+    await serveOnce((res) => {
+      const interceptor = interceptResponse(res, {
+        commit: (failed) => {
+          seen.push(failed)
+          return []
+        },
+        onCommitError: () => 500,
+      })
+      interceptor.markFailed()
+      res.end()
+    })
+    assert.deepEqual(seen, [true])
+  })
+
+  it('answers the status onCommitError chooses, without the application headers', async () => {
+    const reported: unknown[] = []
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, {
+        commit: () => Promise.reject(new StoreUnavailableError('commit')),
+        onCommitError: (error) => {
+          reported.push(error)
+          return 503
+        },
+      })
+      res.setHeader('x-app', 'yes')
+      res.end('never sent')
+    })
+    assert.equal(answer.status, 503)
+    assert.equal(answer.body, 'Service Unavailable')
+    assert.equal(answer.headers['x-app'], undefined)
+    assert.ok(reported[0] instanceof StoreUnavailableError)
+  })
+
+  it('keeps working under a wrapper installed after it, and removes itself when outermost', async () => {
+    let wrapped = 0
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, syncCommit(['a=1']))
+      const inner = res.end.bind(res) as (chunk?: string) => ServerResponse
+      res.end = ((chunk?: string) => {
+        wrapped += 1
+        return inner(chunk?.toUpperCase())
+      }) as typeof res.end
+      res.end('shout')
+    })
+    assert.equal(wrapped, 1)
+    assert.equal(answer.body, 'SHOUT')
+    assert.deepEqual(answer.headers['set-cookie'], ['a=1'])
+
+    await serveOnce((res) => {
+      interceptResponse(res, syncCommit([]))
+      res.end()
+      assert.equal(Object.hasOwn(res, 'end'), false)
+      assert.equal(Object.hasOwn(res, 'writeHead'), false)
+    })
+  })
+})

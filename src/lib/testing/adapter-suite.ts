@@ -1,0 +1,489 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { describe, it } from 'node:test'
+import { CloakroomError, SessionCommittedError, StoreUnavailableError } from '../errors.js'
+import type { SessionFactory } from '../factory/session-factory.js'
+import { createSignedCookieFactory } from '../factory/signed-cookie-factory.js'
+import type { Session } from '../session/session.js'
+
+/** The session data the adapter suite's routes use. */
+export interface AdapterSuiteData {
+  /** Incremented by `/write`. */
+  count?: number
+  /** Changed in place by `/nested`. */
+  cart?: { items: string[] }
+  /** Set by `/throw`, `/redirect-after-write`, `/stream` and `/set-header`. */
+  mark?: string
+  /** Never saved: `/stream` tries to set it after the headers were sent. */
+  late?: boolean
+}
+
+/**
+ * What a suite route answers, in framework-neutral terms; a harness turns it into its
+ * framework's response.
+ */
+export interface AdapterSuiteReply {
+  /**
+   * The status code.
+   * @defaultValue 200
+   */
+  readonly status?: number
+  /**
+   * Headers the application sets.
+   * @defaultValue none
+   */
+  readonly headers?: Readonly<Record<string, string>>
+  /**
+   * A whole text body (`text/plain`).
+   * @defaultValue empty
+   */
+  readonly body?: string
+  /**
+   * Answer a 302 redirect to this path instead of a body.
+   * @defaultValue undefined
+   */
+  readonly redirect?: string
+  /**
+   * Stream the body chunk by chunk instead (pulled lazily, so later chunks are made after the
+   * headers were sent).
+   * @defaultValue undefined
+   */
+  readonly stream?: () => AsyncIterable<string>
+}
+
+/** A suite route: reads and changes the session, and answers (or throws). */
+export type AdapterSuiteRoute = (
+  session: Session<AdapterSuiteData>,
+) => AdapterSuiteReply | Promise<AdapterSuiteReply>
+
+/** The suite's routes, by path (`/read`, `/write`, ...): mount each as a GET route. */
+export type AdapterSuiteRoutes = Readonly<Record<string, AdapterSuiteRoute>>
+
+/** A running app the suite sends requests to. */
+export interface AdapterSuiteHarness {
+  /**
+   * Sends one request to the app; redirects must not be followed.
+   *
+   * @param path the path, such as `/read`
+   * @param init the request's method and headers
+   * @returns the app's response
+   */
+  fetch(path: string, init?: RequestInit): Promise<Response>
+  /** Stops the app (closes its server). */
+  close(): Promise<void>
+}
+
+/**
+ * Builds the framework app under test: the adapter with `factory`, and every route of `routes`
+ * mounted as a GET route that answers its {@link AdapterSuiteReply}. A thrown route must reach the
+ * framework's own error handling (and the adapter's failure marker, if it has one).
+ */
+export type MakeAdapterApp = (
+  factory: SessionFactory<AdapterSuiteData>,
+  routes: AdapterSuiteRoutes,
+) => AdapterSuiteHarness | Promise<AdapterSuiteHarness>
+
+/** What the suite asks of the factories it creates. */
+export interface AdapterSuiteFactoryOptions {
+  /** The factory's `setOnException`; the suite tests both. */
+  readonly setOnException: boolean
+}
+
+/** A kind of session factory the suite runs with. */
+export interface AdapterSuiteFactory {
+  /** Shown in the test names, such as `signed cookie`. */
+  readonly name: string
+  /**
+   * @param options what the factory must be configured with
+   * @returns a fresh factory
+   */
+  create(
+    options: AdapterSuiteFactoryOptions,
+  ): SessionFactory<AdapterSuiteData> | Promise<SessionFactory<AdapterSuiteData>>
+}
+
+/** Options of {@link runAdapterSuite}. */
+export interface AdapterSuiteOptions {
+  /**
+   * The factories to run every test with.
+   * @defaultValue a signed-cookie factory with a random secret
+   */
+  readonly factories?: readonly AdapterSuiteFactory[]
+}
+
+/** The signed-cookie factory, with a random secret per factory. */
+export const signedCookieSuiteFactory: AdapterSuiteFactory = {
+  name: 'signed cookie',
+  create: ({ setOnException }) =>
+    createSignedCookieFactory<AdapterSuiteData>({
+      secrets: randomBytes(32).toString('base64url'),
+      setOnException,
+    }),
+}
+
+/**
+ * Serves a `node:http` listener (or server) on an ephemeral port of 127.0.0.1 and returns a
+ * harness over real HTTP.
+ *
+ * @param app a request listener, or a server that is not listening yet
+ * @returns the harness
+ */
+export async function listenHarness(
+  app: ((req: IncomingMessage, res: ServerResponse) => unknown) | Server,
+): Promise<AdapterSuiteHarness> {
+  const server = typeof app === 'function' ? createServer((req, res) => void app(req, res)) : app
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    fetch: (path, init) => fetch(`http://127.0.0.1:${port}${path}`, init),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()))
+        server.closeAllConnections()
+      }),
+  }
+}
+
+/** The routes, plus the sessions they saw. */
+function createRoutes(): { routes: AdapterSuiteRoutes; seen: Session<AdapterSuiteData>[] } {
+  const seen: Session<AdapterSuiteData>[] = []
+  const read = (session: Session<AdapterSuiteData>): AdapterSuiteReply => ({
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ isNew: session.isNew, data: session.toJSON() }),
+  })
+  const routes: AdapterSuiteRoutes = {
+    '/untouched': (session) => {
+      seen.push(session)
+      return { body: 'untouched' }
+    },
+    '/read': (session) => {
+      seen.push(session)
+      return read(session)
+    },
+    '/write': async (session) => {
+      seen.push(session)
+      await Promise.resolve()
+      session.set('count', (session.get('count') ?? 0) + 1)
+      session.set('mark', 'written')
+      return read(session)
+    },
+    '/nested': (session) => {
+      session.setDefault('cart', { items: [] }).items.push('x')
+      return { body: 'nested' }
+    },
+    '/invalidate': (session) => {
+      session.invalidate()
+      return { body: 'invalidated' }
+    },
+    '/throw': (session) => {
+      session.set('mark', 'thrown')
+      throw new Error('adapter suite: deliberate failure')
+    },
+    '/redirect-after-write': (session) => {
+      session.set('mark', 'redirected')
+      return { redirect: '/read' }
+    },
+    '/set-header': (session) => {
+      session.set('mark', 'headers')
+      return {
+        headers: { vary: 'Accept-Encoding', 'cache-control': 'no-store, max-age=0' },
+        body: 'headers',
+      }
+    },
+    '/stream': (session) => {
+      session.set('mark', 'streamed')
+      return {
+        stream: async function* () {
+          yield 'a'
+          await Promise.resolve()
+          yield 'b'
+          let outcome = 'saved'
+          try {
+            session.set('late', true)
+          } catch (error) {
+            outcome = error instanceof CloakroomError ? error.code : 'other error'
+          }
+          yield `|late:${outcome}`
+        },
+      }
+    },
+  }
+  return { routes, seen }
+}
+
+/**
+ * The `name=value` part of a response's session cookie, or `previous` when the response set none
+ * (server-side sessions keep their cookie across writes).
+ */
+function cookieOf(response: Response, previous?: string): string {
+  const [header] = response.headers.getSetCookie()
+  if (header === undefined && previous !== undefined) return previous
+  assert.ok(header !== undefined, 'expected a Set-Cookie header')
+  return header.slice(0, header.indexOf(';'))
+}
+
+interface ReadBody {
+  isNew: boolean
+  data: AdapterSuiteData
+}
+
+async function readBody(response: Response): Promise<ReadBody> {
+  assert.equal(response.status, 200)
+  return (await response.json()) as ReadBody
+}
+
+/** Runs one test against a fresh app and always closes it. */
+async function withApp(
+  makeApp: MakeAdapterApp,
+  factory: SessionFactory<AdapterSuiteData>,
+  test: (
+    get: (path: string, cookie?: string) => Promise<Response>,
+    seen: Session<AdapterSuiteData>[],
+  ) => Promise<void>,
+): Promise<void> {
+  const { routes, seen } = createRoutes()
+  const harness = await makeApp(factory, routes)
+  try {
+    await test(
+      (path, cookie) =>
+        harness.fetch(path, {
+          redirect: 'manual',
+          headers: cookie === undefined ? {} : { cookie },
+        }),
+      seen,
+    )
+  } finally {
+    await harness.close()
+  }
+}
+
+/** A factory whose store is down: `load` or `commit` throws {@link StoreUnavailableError}. */
+function unavailableFactory(
+  base: SessionFactory<AdapterSuiteData>,
+  during: 'load' | 'load (rejected)' | 'commit',
+): SessionFactory<AdapterSuiteData> {
+  const outage = (): StoreUnavailableError =>
+    new StoreUnavailableError(during, { cause: new Error('connect ECONNREFUSED') })
+  return {
+    cookieName: base.cookieName,
+    load: (header) => {
+      if (during === 'load') throw outage()
+      if (during === 'load (rejected)') return Promise.reject(outage())
+      return base.load(header)
+    },
+    commit: (session, options) => {
+      if (during !== 'commit') return base.commit(session, options)
+      const fail = async (): Promise<never> => {
+        await base.commit(session, options)
+        throw outage()
+      }
+      return fail()
+    },
+  }
+}
+
+/**
+ * Runs Cloakroom's adapter behaviour suite (with `node:test`) against one framework adapter: the
+ * same requests, over the app that `makeApp` builds, must get the same answers from every
+ * adapter.
+ *
+ * @remarks
+ * Covered: no cookie for an untouched or read-only new session; exactly one `Set-Cookie` after
+ * writes; in-place (nested) changes saved; `invalidate()` deletes the cookie; a thrown route
+ * answers 500 and saves only with `setOnException`; data written before a redirect is there on
+ * the next request; `Vary: Cookie` and `Cache-Control` on responses with a cookie (merged with
+ * the application's); hostile `Cookie` headers answered 200 with a fresh session; a store outage
+ * answered 503; and writing to the session once the headers were sent throws
+ * {@link SessionCommittedError} instead of losing the change silently.
+ *
+ * @param name the adapter's name, shown in the test names
+ * @param makeApp builds the app under test for one factory
+ * @param options the factories to run with
+ *
+ * @example
+ * ```ts
+ * import { runAdapterSuite, listenHarness } from 'cloakroom/testing'
+ * runAdapterSuite('my framework', (factory, routes) => listenHarness(buildMyApp(factory, routes)))
+ * ```
+ */
+export function runAdapterSuite(
+  name: string,
+  makeApp: MakeAdapterApp,
+  options: AdapterSuiteOptions = {},
+): void {
+  const factories = options.factories ?? [signedCookieSuiteFactory]
+
+  void describe(`runAdapterSuite: ${name}`, () => {
+    for (const kind of factories) {
+      const make = (setOnException = true): Promise<SessionFactory<AdapterSuiteData>> =>
+        Promise.resolve(kind.create({ setOnException }))
+
+      describe(`with the ${kind.name} factory`, () => {
+        it('sets no cookie for an untouched or read-only new session', async () => {
+          await withApp(makeApp, await make(), async (get) => {
+            const untouched = await get('/untouched')
+            assert.equal(untouched.status, 200)
+            assert.equal(await untouched.text(), 'untouched')
+            assert.deepEqual(untouched.headers.getSetCookie(), [])
+            const read = await get('/read')
+            assert.deepEqual(read.headers.getSetCookie(), [])
+            assert.deepEqual(await readBody(read), { isNew: true, data: {} })
+          })
+        })
+
+        it('sends exactly one Set-Cookie after writes, and the data comes back', async () => {
+          await withApp(makeApp, await make(), async (get) => {
+            const first = await get('/write')
+            assert.equal(first.headers.getSetCookie().length, 1)
+            const second = await get('/write', cookieOf(first))
+            assert.ok(second.headers.getSetCookie().length <= 1)
+            const read = await readBody(await get('/read', cookieOf(second, cookieOf(first))))
+            assert.deepEqual(read, { isNew: false, data: { count: 2, mark: 'written' } })
+          })
+        })
+
+        it('saves a value changed in place', async () => {
+          await withApp(makeApp, await make(), async (get) => {
+            const first = await get('/nested')
+            assert.equal(first.headers.getSetCookie().length, 1)
+            const second = await get('/nested', cookieOf(first))
+            assert.ok(second.headers.getSetCookie().length <= 1)
+            const read = await readBody(await get('/read', cookieOf(second, cookieOf(first))))
+            assert.deepEqual(read.data.cart, { items: ['x', 'x'] })
+          })
+        })
+
+        it('deletes the cookie on invalidate()', async () => {
+          await withApp(makeApp, await make(), async (get) => {
+            const written = await get('/write')
+            const cookie = cookieOf(written)
+            const invalidated = await get('/invalidate', cookie)
+            assert.equal(invalidated.status, 200)
+            const headers = invalidated.headers.getSetCookie()
+            assert.equal(headers.length, 1)
+            const [deletion] = headers
+            assert.match(deletion!, new RegExp(`^${cookie.slice(0, cookie.indexOf('='))}=;`))
+            assert.match(deletion!, /Max-Age=0/i)
+          })
+        })
+
+        it('answers 500 for a thrown error and saves the session only with setOnException', async () => {
+          await withApp(makeApp, await make(true), async (get) => {
+            const response = await get('/throw')
+            assert.equal(response.status, 500)
+            const read = await readBody(await get('/read', cookieOf(response)))
+            assert.equal(read.data.mark, 'thrown')
+          })
+          await withApp(makeApp, await make(false), async (get) => {
+            const cookie = cookieOf(await get('/write'))
+            const response = await get('/throw', cookie)
+            assert.equal(response.status, 500)
+            assert.deepEqual(response.headers.getSetCookie(), [])
+            const read = await readBody(await get('/read', cookie))
+            assert.equal(read.data.mark, 'written')
+          })
+        })
+
+        it('shows data written before a redirect on the next request', async () => {
+          await withApp(makeApp, await make(), async (get) => {
+            const response = await get('/redirect-after-write')
+            assert.equal(response.status, 302)
+            assert.equal(new URL(response.headers.get('location')!, 'http://x').pathname, '/read')
+            const read = await readBody(await get('/read', cookieOf(response)))
+            assert.equal(read.data.mark, 'redirected')
+          })
+        })
+
+        it('sends Vary: Cookie and a private, no-store Cache-Control with a cookie', async () => {
+          await withApp(makeApp, await make(), async (get) => {
+            const plain = await get('/write')
+            assert.match(plain.headers.get('vary') ?? '', /(^|,\s*)Cookie(\s*,|$)/i)
+            assert.match(plain.headers.get('cache-control') ?? '', /private/)
+            assert.match(plain.headers.get('cache-control') ?? '', /no-store/)
+            const merged = await get('/set-header')
+            assert.equal(merged.headers.getSetCookie().length, 1)
+            const vary = (merged.headers.get('vary') ?? '').split(',').map((token) => token.trim())
+            assert.deepEqual(vary.map((token) => token.toLowerCase()).sort(), [
+              'accept-encoding',
+              'cookie',
+            ])
+            assert.match(merged.headers.get('cache-control') ?? '', /private/)
+            assert.match(merged.headers.get('cache-control') ?? '', /max-age=0/)
+          })
+        })
+
+        it('answers hostile Cookie headers with 200 and a fresh session', async () => {
+          const factory = await make()
+          const name = factory.cookieName
+          const hostile: [string, string][] = [
+            ['empty', ''],
+            ['only separators', ';;; ;'],
+            ['duplicated', `${name}=a; ${name}=b`],
+            ['quoted', `${name}="abc.def"`],
+            ['8 KB', `${name}=${'A'.repeat(8192)}`],
+            ['non-ASCII', `${name}=caf\u00e9\u00ff`],
+            ['bad percent-encoding', `${name}=%E0%A4%A`],
+            ['no value', name],
+          ]
+          await withApp(makeApp, factory, async (get) => {
+            for (const [label, header] of hostile) {
+              const response = await get('/read', header)
+              assert.equal(response.status, 200, label)
+              assert.deepEqual(await response.json(), { isNew: true, data: {} }, label)
+              assert.deepEqual(response.headers.getSetCookie(), [], label)
+            }
+          })
+        })
+
+        it('refuses session writes after the headers were sent with SessionCommittedError', async () => {
+          await withApp(makeApp, await make(), async (get, seen) => {
+            const streamed = await get('/stream')
+            assert.equal(streamed.status, 200)
+            assert.equal(await streamed.text(), 'ab|late:ERR_SESSION_COMMITTED')
+            const read = await readBody(await get('/read', cookieOf(streamed)))
+            assert.deepEqual(read.data, { mark: 'streamed' })
+
+            const written = await get('/write')
+            assert.equal(written.status, 200)
+            const session = seen.at(-1)!
+            assert.throws(
+              () => session.set('late', true),
+              (error: unknown) =>
+                error instanceof SessionCommittedError && error.code === 'ERR_SESSION_COMMITTED',
+            )
+          })
+        })
+      })
+    }
+
+    describe('with an unavailable store', () => {
+      it('answers 503 when the session cannot be loaded', async () => {
+        for (const during of ['load', 'load (rejected)'] as const) {
+          const factory = unavailableFactory(
+            await signedCookieSuiteFactory.create({ setOnException: true }),
+            during,
+          )
+          await withApp(makeApp, factory, async (get) => {
+            const response = await get('/read', `${factory.cookieName}=x`)
+            assert.equal(response.status, 503, during)
+            assert.deepEqual(response.headers.getSetCookie(), [], during)
+          })
+        }
+      })
+
+      it('answers 503 when the session cannot be saved', async () => {
+        const base = await signedCookieSuiteFactory.create({ setOnException: true })
+        await withApp(makeApp, unavailableFactory(base, 'commit'), async (get) => {
+          const response = await get('/write')
+          assert.equal(response.status, 503)
+          assert.deepEqual(response.headers.getSetCookie(), [])
+        })
+      })
+    })
+  })
+}
