@@ -68,7 +68,10 @@ describe('fromExpressSessionStore', () => {
       const store = await connectRedis()
       const id = newIdHash()
       const time = Date.now()
-      await store.set(id, record({ expires: time + 60_000, owner: 'u1' }))
+      await store.set(
+        id,
+        record({ created: time, lastActive: time, expires: time + 60_000, owner: 'u1' }),
+      )
       const raw = JSON.parse((await (await client()).get(`${prefix}${id}`))!) as Record<
         string,
         unknown
