@@ -1,6 +1,11 @@
 import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto'
 import { CloakroomError, ConfigError, StoreUnavailableError } from '../errors.js'
-import { EXPIRED_LIFETIME, formatLifetime, readCookie } from '../http/cookies.js'
+import {
+  EXPIRED_LIFETIME,
+  formatCookieAttributes,
+  formatLifetime,
+  readCookie,
+} from '../http/cookies.js'
 import type { NamespaceChanges } from '../session/change-tracking.js'
 import type { JsonValue } from '../session/serializer.js'
 import {
@@ -19,7 +24,12 @@ import type {
   StoredSession,
   StoredSessionSummary,
 } from '../store/session-store.js'
-import { resolveCookieOptions, type SessionCookieOptions } from './options.js'
+import type { SessionAdopter } from '../store/session-adopter.js'
+import {
+  resolveCookieOptions,
+  type ResolvedCookieOptions,
+  type SessionCookieOptions,
+} from './options.js'
 import type { CommitOptions, SessionFactory } from './session-factory.js'
 
 /** The shape of a session id in a cookie: 32 random bytes, base64url, no padding. */
@@ -74,6 +84,23 @@ export interface StoreFactoryOptions extends SessionCookieOptions {
    * @defaultValue `randomBytes` from `node:crypto`
    */
   readonly randomBytes?: (size: number) => Uint8Array
+  /**
+   * Takes over sessions of the library used before Cloakroom, such as
+   * `adoptExpressSessions({ store, secret })`, so users stay logged in across the switch.
+   *
+   * @remarks
+   * Consulted only when a request brings no valid Cloakroom session and sends one of the
+   * adopter's cookies. The adopted data becomes the session's data (`isNew` is false, and
+   * `created` is the time of adoption, so the absolute timeout starts afresh). At commit, the
+   * session is saved as a new session under a new id, the same response deletes the legacy
+   * cookies, and the adopter's `forget` removes the legacy record. `invalidate()` on an adopted
+   * session forgets the legacy record too.
+   *
+   * > [!WARNING]
+   * > The adopter must refuse every cookie it cannot authenticate; see {@link SessionAdopter}.
+   * @defaultValue undefined
+   */
+  readonly adopt?: SessionAdopter | undefined
 }
 
 /** Options of {@link StoreSessionFactory.revokeSessions}. */
@@ -131,6 +158,54 @@ function hashId(id: string): string {
   return createHash('sha256').update(id).digest('base64url')
 }
 
+/**
+ * The `Set-Cookie` values that delete an adopter's legacy cookies, built once at construction.
+ *
+ * @param adopter the adopter
+ * @param resolved the factory's cookie options (the deletion is `Secure` when they are)
+ * @returns one deletion per legacy cookie
+ * @throws {@link ConfigError} when the adopter is not one, or a legacy name or path is invalid
+ */
+function legacyCookieDeletions(
+  adopter: SessionAdopter,
+  resolved: ResolvedCookieOptions,
+): readonly string[] {
+  if (
+    typeof adopter?.load !== 'function' ||
+    !Array.isArray(adopter.cookieNames) ||
+    adopter.cookieNames.length === 0 ||
+    (adopter.forget !== undefined && typeof adopter.forget !== 'function')
+  ) {
+    throw new ConfigError('adopt', 'expected a SessionAdopter: cookieNames, load() and forget().')
+  }
+  const path = adopter.cookiePath ?? '/'
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new ConfigError('adopt.cookiePath', 'a path starts with "/".')
+  }
+  return adopter.cookieNames.map((name: unknown, index) => {
+    if (typeof name !== 'string' || name === '') {
+      throw new ConfigError(`adopt.cookieNames[${index}]`, 'expected a cookie name.')
+    }
+    if (name === resolved.cookieName) {
+      throw new ConfigError(
+        `adopt.cookieNames[${index}]`,
+        'a legacy cookie cannot share the name of the Cloakroom cookie; give cookieName another name.',
+      )
+    }
+    try {
+      return `${name}=${EXPIRED_LIFETIME}${formatCookieAttributes(name, {
+        path,
+        domain: adopter.cookieDomain,
+        secure: resolved.attributes.secure,
+        httpOnly: true,
+        sameSite: 'lax',
+      })}`
+    } catch (error) {
+      throw new ConfigError(`adopt.cookieNames[${index}]`, (error as Error).message)
+    }
+  })
+}
+
 function toPatch(changes: NamespaceChanges | undefined): StoredNamespacePatch {
   return changes === undefined ? NO_CHANGES : { set: changes.set, deleted: changes.deleted }
 }
@@ -152,6 +227,9 @@ function toPatch(changes: NamespaceChanges | undefined): StoredNamespacePatch {
  * - A request never resurrects a session another request ended: when the record is gone at
  *   commit, nothing is written and no cookie is sent.
  * - Idle and absolute timeouts are enforced from the record's own times on every read.
+ * - With `adopt`, a request that has no valid Cloakroom session but a legacy cookie the adopter
+ *   authenticates (express-session's, with `adoptExpressSessions`) keeps its data: it is saved
+ *   under a new id and the legacy cookie and record are removed.
  *
  * @param options the store, cookie options and timeouts
  * @returns the factory, with `listSessions` and `revokeSessions`
@@ -197,10 +275,14 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
   const randomBytes = options.randomBytes ?? cryptoRandomBytes
   if (typeof randomBytes !== 'function')
     throw new ConfigError('randomBytes', 'expected a function.')
+  const adopter = options.adopt
+  const legacyDeletions = adopter === undefined ? [] : legacyCookieDeletions(adopter, resolved)
 
   const context: SessionContext = { serializer, now }
   const stored = new WeakMap<Session<Data>, StoredState>()
   const degraded = new WeakSet<Session<Data>>()
+  /** Adopted sessions, with the legacy cookies they came from (for `forget`). */
+  const adopted = new WeakMap<Session<Data>, Readonly<Record<string, string>>>()
   const deletion = `${cookieName}=${EXPIRED_LIFETIME}${resolved.attributeString}`
   const fallbackLifetimeMs = maxAge === undefined ? FALLBACK_LIFETIME_MS : maxAge * 1000
 
@@ -262,19 +344,20 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
   const decode = (values: Readonly<Record<string, JsonValue>>): [string, unknown][] =>
     Object.keys(values).map((key) => [key, serializer.decode(values[key]!)])
 
-  const loadStored = async (id: string): Promise<Session<Data>> => {
+  /** Reads a valid Cloakroom session, or returns undefined when the id names none. */
+  const loadStored = async (id: string): Promise<Session<Data> | undefined> => {
     const idHash = hashId(id)
     const record = await call('load', () => store.get(idHash))
     if (record === undefined) {
       resolved.onInvalidCookie?.('unknown-key', { cookieName })
-      return fresh()
+      return undefined
     }
     const time = now()
     if (isExpired(record, time)) {
       resolved.onInvalidCookie?.('expired', { cookieName })
       // The record is dead either way; a failed delete only leaves it to the store's own expiry.
       await call('load', () => store.delete(idHash)).catch(() => undefined)
-      return fresh()
+      return undefined
     }
     let init: SessionInit
     try {
@@ -286,11 +369,72 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
       }
     } catch {
       resolved.onInvalidCookie?.('malformed', { cookieName })
-      return fresh()
+      return undefined
     }
     const session = new Session<Data>(init, context)
     stored.set(session, { id, idHash, lastActive: record.lastActive })
     return session
+  }
+
+  /** The legacy cookies of the adopter that the request sent, or undefined when there are none. */
+  const legacyCookiesOf = (
+    cookieHeader: string | null | undefined,
+  ): Readonly<Record<string, string>> | undefined => {
+    if (adopter === undefined) return undefined
+    let found: Record<string, string> | undefined
+    for (const name of adopter.cookieNames) {
+      const value = readCookie(cookieHeader, name)
+      if (value === undefined) continue
+      found ??= Object.create(null) as Record<string, string>
+      found[name] = value
+    }
+    return found
+  }
+
+  /** Takes over a legacy session; returns undefined when the adopter refuses the cookies. */
+  const adoptLegacy = async (
+    adopter: SessionAdopter,
+    cookies: Readonly<Record<string, string>>,
+  ): Promise<Session<Data> | undefined> => {
+    const legacy = await call('load', () => adopter.load(cookies))
+    if (legacy === undefined) return undefined
+    const data: [string, unknown][] = []
+    try {
+      for (const key of Object.keys(legacy.data)) {
+        const value = legacy.data[key]
+        // Values the serializer cannot store would fail the commit; refuse the session instead.
+        serializer.encode(value, key)
+        data.push([key, value])
+      }
+    } catch {
+      resolved.onInvalidCookie?.('malformed', { cookieName: adopter.cookieNames[0] ?? cookieName })
+      return undefined
+    }
+    const owner = legacy.owner
+    const session = new Session<Data>(
+      {
+        data,
+        system: typeof owner === 'string' ? [[OWNER_FIELD, owner]] : [],
+        created: now(),
+        isNew: false,
+      },
+      context,
+    )
+    adopted.set(session, cookies)
+    return session
+  }
+
+  /**
+   * The session for a request without a valid Cloakroom session: an adopted legacy session when
+   * the adopter accepts the request's legacy cookies, else a fresh one (synchronously when there
+   * is nothing to adopt).
+   */
+  const adoptOrFresh = (
+    cookieHeader: string | null | undefined,
+  ): Session<Data> | Promise<Session<Data>> => {
+    const cookies = legacyCookiesOf(cookieHeader)
+    if (adopter === undefined || cookies === undefined) return fresh()
+    return adoptLegacy(adopter, cookies).then((session) => session ?? fresh())
   }
 
   const wholeRecord = (view: SessionCommitView, created: number, time: number): StoredSession => {
@@ -387,12 +531,17 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     cookieName,
     load(cookieHeader) {
       const value = readCookie(cookieHeader, cookieName)
-      if (value === undefined) return fresh()
-      if (!SESSION_ID.test(value)) {
+      let loading: Session<Data> | Promise<Session<Data>>
+      if (value === undefined) {
+        loading = adoptOrFresh(cookieHeader)
+      } else if (!SESSION_ID.test(value)) {
         resolved.onInvalidCookie?.('malformed', { cookieName })
-        return fresh()
+        loading = adoptOrFresh(cookieHeader)
+      } else {
+        loading = loadStored(value).then((session) => session ?? adoptOrFresh(cookieHeader))
       }
-      return loadStored(value).catch((error: unknown) => {
+      if (!(loading instanceof Promise)) return loading
+      return loading.catch((error: unknown) => {
         if (policyFor(error, 'load') === 'fail') throw error
         const session = fresh()
         degraded.add(session)
@@ -402,16 +551,23 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     commit(session, commitOptions?: CommitOptions) {
       const view = sessionChanges(session)
       view.lock()
-      if (!view.accessed) return []
+      const legacy = adopted.get(session)
+      // An adopted session migrates at its first commit, even when the handler did not use it.
+      if (!view.accessed && legacy === undefined) return []
       // A degraded session saves nothing, but a logout still removes the cookie from the browser.
       if (degraded.has(session)) return view.invalidated ? [deletion] : []
       if (commitOptions?.failed === true && !resolved.setOnException) return []
-      return call('commit', () => save(session, view)).catch(
-        (error: unknown): readonly string[] => {
-          if (policyFor(error, 'commit') === 'fail') throw error
-          return []
-        },
-      )
+      return call('commit', async () => {
+        const cookies = await save(session, view)
+        if (legacy === undefined) return cookies
+        // The new record is saved first, so a failure here never loses the session.
+        await adopter?.forget?.(legacy)
+        adopted.delete(session)
+        return [...cookies, ...legacyDeletions]
+      }).catch((error: unknown): readonly string[] => {
+        if (policyFor(error, 'commit') === 'fail') throw error
+        return []
+      })
     },
     async listSessions(owner) {
       const time = now()
