@@ -17,7 +17,7 @@ export interface FredData {
  */
 export function createFredApp(
   factory: SessionFactory<FredData>,
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+): (req: IncomingMessage, res: ServerResponse) => void {
   return withSession(factory, (req, res) => {
     const session = req.session
     // The answer describes the session as the request found it.

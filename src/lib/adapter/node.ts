@@ -56,10 +56,10 @@ export function withSession<Data extends object = DefaultSessionData>(
   factory: SessionFactory<Data>,
   handler: NodeSessionHandler<Data>,
   options: NodeSessionOptions = {},
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+): (req: IncomingMessage, res: ServerResponse) => void {
   const onError = options.onError ?? ((error: unknown) => console.error(error))
 
-  return async (req, res) => {
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let session: Session<Data>
     try {
       session = await factory.load(req.headers.cookie)
@@ -91,5 +91,10 @@ export function withSession<Data extends object = DefaultSessionData>(
       res.setHeader('content-type', 'text/plain; charset=utf-8')
       res.end('Internal Server Error')
     }
+  }
+  // A request listener returns nothing: every failure is answered above; a throwing onError hook
+  // must not become an unhandled rejection, so the response is cut off instead.
+  return (req, res) => {
+    serve(req, res).catch(() => res.destroy())
   }
 }
