@@ -47,6 +47,10 @@ export {
   type CookieSizeOptions,
 } from './lib/factory/cookie-factory.js'
 export type { InvalidCookieInfo, SessionCookieOptions } from './lib/factory/options.js'
+export type {
+  CookieRevocationOptions,
+  RevocableSessionFactory,
+} from './lib/factory/cookie-revocation.js'
 export {
   createStoreFactory,
   type RevokeSessionsOptions,
@@ -56,8 +60,10 @@ export {
   type StoreSessionFactory,
 } from './lib/factory/store-factory.js'
 export type {
+  PruneOptions,
   SessionPatch,
   SessionStore,
+  StoreStats,
   StoredNamespacePatch,
   StoredSession,
   StoredSessionSummary,

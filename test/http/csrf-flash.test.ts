@@ -182,7 +182,10 @@ for (const [name, makeApp] of Object.entries(apps)) {
       const other = await session()
       for (const [label, options] of [
         ['no token', { body: 'name=x' }],
-        ['wrong token', { body: `csrf_token=${token.slice(0, -1)}x` }],
+        [
+          'wrong token',
+          { body: `csrf_token=${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}` },
+        ],
         ['another session', { headers: [['x-csrf-token', other.token]] as [string, string][] }],
         ['query string only', { body: 'name=x' }],
       ] as const) {

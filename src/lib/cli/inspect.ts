@@ -65,6 +65,7 @@ function explain(reason: InvalidCookieReason, kind: string, cookieName: string):
       return `the ${kind} cookie was made by another version of the wire format.`
     case 'malformed':
     case 'expired':
+    case 'revoked':
       return `the value is not a well-formed ${kind} cookie.`
   }
 }

@@ -6,13 +6,12 @@
  * - `unknown-key`: names a key that is not (or no longer) configured.
  * - `bad-signature`: forged, changed, or made for another cookie name or factory.
  * - `expired`: authentic, but past its idle or absolute timeout.
+ * - `revoked`: authentic, but ended on the server (`invalidate()`, `regenerate()`,
+ *   `revokeSessions()`) while the factory's `revocation` is on; also a cookie issued before
+ *   revocation was turned on, which carries no session id to check.
  */
 export type InvalidCookieReason =
-  | 'malformed'
-  | 'unsupported-version'
-  | 'unknown-key'
-  | 'bad-signature'
-  | 'expired'
+  'malformed' | 'unsupported-version' | 'unknown-key' | 'bad-signature' | 'expired' | 'revoked'
 
 /** What a session cookie carries, before it is signed or encrypted. */
 export interface CookiePayload {

@@ -1,15 +1,26 @@
 import type { CookieCodec, InvalidCookieReason } from '../codec/cookie-codec.js'
-import { ConfigError, CookieTooLargeError } from '../errors.js'
+import { ConfigError, CookieTooLargeError, SessionCommittedError } from '../errors.js'
 import { EXPIRED_LIFETIME, formatLifetime, readChunkedCookie } from '../http/cookies.js'
 import type { JsonValue } from '../session/serializer.js'
 import {
+  isCommitted,
+  OWNER_FIELD,
   Session,
   sessionChanges,
   type DefaultSessionData,
+  type SessionCommitView,
   type SessionContext,
   type SessionInit,
 } from '../session/session.js'
 import { joinCookieChunks, MAX_COOKIE_CHUNKS, splitCookieValue } from './cookie-chunks.js'
+import {
+  createCookieRevocation,
+  MAX_REVOCABLE_LIFETIME_MS,
+  type CookieIdentity,
+  type CookieRevocation,
+  type CookieRevocationOptions,
+  type RevocableSessionFactory,
+} from './cookie-revocation.js'
 import type { ResolvedCookieOptions } from './options.js'
 import type { CommitOptions, SessionFactory } from './session-factory.js'
 
@@ -76,7 +87,16 @@ interface LoadedCookie {
   readonly whole: boolean
   /** The chunk indexes the request sent (deleted when the next write does not reuse them). */
   readonly chunkIndexes: readonly number[]
+  /** With revocation: the id, owner and generation the valid cookie carried. */
+  identity?: CookieIdentity | undefined
+  /** With revocation: expired fields of the owner record, deleted with the next revocation. */
+  stale: readonly string[]
+  /** With revocation: `revokeSessions(owner, { except })` moved this cookie to a new generation. */
+  reissue: boolean
 }
+
+/** What a commit sends: nothing, the deletion of the cookie, or the session. */
+type CommitAction = 'none' | 'delete' | 'write'
 
 /** The JSON body inside a cookie: user data (`d`) and library fields (`s`). */
 interface CookieBody {
@@ -89,6 +109,10 @@ const THROW_OVERFLOW: CookieEngineOptions = {
   maxTotalCookieBytes: MAX_TOTAL_COOKIE_BYTES,
 }
 const NO_INDEXES: readonly number[] = []
+/** The library field of a revocable cookie holding its session id (never part of the session). */
+const SID_FIELD = 'sid'
+/** The library field of a revocable owned cookie holding the owner's generation. */
+const GENERATION_FIELD = 'gen'
 
 function isRecord(value: unknown): value is Record<string, JsonValue> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -139,17 +163,26 @@ export function resolveCookieEngineOptions(options: CookieSizeOptions): CookieEn
  * The engine shared by the cookie factories: the session lives in the cookie itself, and `codec`
  * decides how it is protected (signed, encrypted, Pyramid's format).
  *
+ * @remarks
+ * With `revocation`, every cookie also carries a random session id and, for an owned session, the
+ * owner's generation (library fields inside the authenticated body). `load` then returns a promise
+ * whenever a cookie comes with the request, and reads one record from the store to refuse revoked
+ * cookies; the returned factory has `revokeSessions` (it is a {@link RevocableSessionFactory}).
+ *
  * @param codec authenticates (and possibly encrypts) cookie values
  * @param options validated cookie options
  * @param maxCookieBytes the cap on a whole `Set-Cookie` header
  * @param engine what to do with sessions larger than one cookie
+ * @param revocationOptions where revocations are recorded, to end sessions server-side
  * @returns the factory
+ * @throws {@link ConfigError} when `revocationOptions` is invalid
  */
 export function createCookieSessionFactory<Data extends object = DefaultSessionData>(
   codec: CookieCodec,
   options: ResolvedCookieOptions,
   maxCookieBytes: number,
   engine: CookieEngineOptions = THROW_OVERFLOW,
+  revocationOptions?: CookieRevocationOptions,
 ): SessionFactory<Data> {
   const { cookieName, now, serializer, timeoutMs, reissueMs, absoluteTimeoutMs } = options
   const { attributeString } = options
@@ -159,6 +192,12 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
   const deletion = `${cookieName}=${EXPIRED_LIFETIME}${attributeString}`
   const chunkName = (index: number): string => `${cookieName}.${index}`
   const maxValueLength = split ? engine.maxTotalCookieBytes : maxCookieBytes
+  /** The longest a session lives; with revocation, a null absolute timeout means 400 days. */
+  const lifetimeMs = absoluteTimeoutMs ?? MAX_REVOCABLE_LIFETIME_MS
+  const revocation =
+    revocationOptions === undefined
+      ? undefined
+      : createCookieRevocation(revocationOptions, cookieName, now, lifetimeMs)
 
   const refuse = (reason: InvalidCookieReason): SessionInit => {
     options.onInvalidCookie?.(reason, { cookieName })
@@ -177,6 +216,7 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     }
     if (timeoutMs !== null && time - lastActive > timeoutMs) return refuse('expired')
     if (absoluteTimeoutMs !== null && time - created > absoluteTimeoutMs) return refuse('expired')
+    if (revocation !== undefined && time - created > lifetimeMs) return refuse('expired')
     let parsed: unknown
     try {
       parsed = JSON.parse(body)
@@ -190,13 +230,32 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     ) {
       return refuse('malformed')
     }
+    const system = parsed.s
+    if (revocation !== undefined) {
+      const sid = system?.[SID_FIELD]
+      const owner = system?.[OWNER_FIELD]
+      const gen = system?.[GENERATION_FIELD]
+      // A cookie without an id (issued before revocation was on) could never be refused: refuse it.
+      if (!revocation.isSid(sid)) return refuse('revoked')
+      if (typeof owner === 'string' && !Number.isSafeInteger(gen)) return refuse('revoked')
+      state.identity = {
+        sid,
+        owner: typeof owner === 'string' ? owner : undefined,
+        gen: typeof owner === 'string' ? (gen as number) : undefined,
+        created,
+      }
+    }
     const decode = (record: Record<string, JsonValue>): [string, unknown][] =>
       Object.keys(record).map((key) => [key, serializer.decode(record[key]!)])
     let init: SessionInit
     try {
       init = {
         data: decode(parsed.d),
-        system: parsed.s === undefined ? undefined : decode(parsed.s),
+        // The revocation fields belong to the cookie, not to the session.
+        system:
+          system === undefined
+            ? undefined
+            : decode(system).filter(([key]) => key !== SID_FIELD && key !== GENERATION_FIELD),
         created,
         isNew: false,
       } as SessionInit
@@ -257,7 +316,75 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     return headers
   }
 
-  return {
+  /** Decides what the response carries for a session. */
+  const plan = (view: SessionCommitView, state: LoadedCookie | undefined): CommitAction => {
+    const hadSession = state?.valid === true
+    if (view.isEmpty()) {
+      // An invalidated or emptied session leaves no cookie behind.
+      const emptied =
+        view.invalidated ||
+        (hadSession &&
+          (view.dataChanges() !== undefined || view.systemChanges() !== undefined || view.forced))
+      return emptied ? 'delete' : 'none'
+    }
+    const dirty =
+      view.forced ||
+      view.invalidated ||
+      view.regenerated ||
+      state?.reissue === true ||
+      view.dataChanges() !== undefined ||
+      view.systemChanges() !== undefined
+    if (!dirty) {
+      if (!hadSession) return 'none'
+      const reissueDue =
+        reissueMs !== null && (reissueMs === 0 || now() - state.lastActive > reissueMs)
+      if (!reissueDue && !state.staleKey) return 'none'
+    }
+    return 'write'
+  }
+
+  /**
+   * The commit of a revocable session: revokes the id the request came with when the session
+   * ends or changes identity (awaited before any cookie goes out), then writes the cookie with its
+   * id and its owner's generation.
+   */
+  const commitRevocable = async (
+    revocation: CookieRevocation,
+    view: SessionCommitView,
+    state: LoadedCookie | undefined,
+    planned: CommitAction,
+  ): Promise<readonly string[]> => {
+    // Encode first: a value that cannot be stored fails the commit before the store is touched.
+    const data = planned === 'write' ? view.encodeData() : undefined
+    const system = planned === 'write' ? view.encodeSystem() : undefined
+    const ownerField = view.readSystem(OWNER_FIELD)
+    const owner = typeof ownerField === 'string' ? ownerField : undefined
+    const identity = state?.valid === true ? state.identity : undefined
+    // Logout, an emptied session, a new identity (regenerate, a new owner): the old id is dead.
+    const ends =
+      identity !== undefined &&
+      (planned === 'delete' || view.invalidated || view.regenerated || identity.owner !== owner)
+    let action = planned
+    if (ends) {
+      await revocation.revoke(identity, state?.stale ?? [])
+      if (action === 'none') action = 'delete'
+    }
+    if (action === 'none') return []
+    if (action === 'delete' || data === undefined || system === undefined) {
+      return [deletion, ...staleChunks(state, 0)]
+    }
+    const keep = !ends && identity !== undefined
+    system[SID_FIELD] = keep ? identity.sid : revocation.mintSid()
+    if (owner !== undefined) {
+      system[GENERATION_FIELD] =
+        keep && identity.gen !== undefined
+          ? identity.gen
+          : await revocation.generation(owner, view.created)
+    }
+    return write(view.created, data, system, state)
+  }
+
+  const factory: SessionFactory<Data> = {
     cookieName,
     load(cookieHeader) {
       const incoming = readChunkedCookie(cookieHeader, cookieName, split ? MAX_COOKIE_CHUNKS : 0)
@@ -275,42 +402,71 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
         staleKey: false,
         whole: whole !== undefined,
         chunkIndexes,
+        stale: [],
+        reissue: false,
       }
       // A whole-value cookie wins over chunks: a write always deletes the other form.
-      const session = new Session<Data>(
-        () => resolve(whole ?? joinCookieChunks(chunks), state),
-        context,
-      )
-      loaded.set(session, state)
-      return session
+      const value = whole ?? joinCookieChunks(chunks)
+      if (revocation === undefined) {
+        const session = new Session<Data>(() => resolve(value, state), context)
+        loaded.set(session, state)
+        return session
+      }
+      // With revocation the cookie is checked before the handler runs: one store read.
+      const init = resolve(value, state)
+      const sessionOf = (sessionInit: SessionInit): Session<Data> => {
+        const session = new Session<Data>(sessionInit, context)
+        loaded.set(session, state)
+        return session
+      }
+      const identity = state.identity
+      if (!state.valid || identity === undefined) return sessionOf(init)
+      return revocation.check(identity).then((checked) => {
+        if (!checked.revoked) {
+          state.stale = checked.stale
+          return sessionOf(init)
+        }
+        state.valid = false
+        state.identity = undefined
+        return sessionOf(refuse('revoked'))
+      })
     },
     commit(session, commitOptions?: CommitOptions) {
       const view = sessionChanges(session)
       view.lock()
-      if (!view.accessed || (commitOptions?.failed === true && !options.setOnException)) return []
       const state = loaded.get(session)
-      const hadSession = state?.valid === true
-      if (view.isEmpty()) {
-        // An invalidated or emptied session leaves no cookie behind.
-        const emptied =
-          view.invalidated ||
-          (hadSession &&
-            (view.dataChanges() !== undefined || view.systemChanges() !== undefined || view.forced))
-        return emptied ? [deletion, ...staleChunks(state, 0)] : []
+      // A session re-issued by `revokeSessions(..., { except })` is written even if unused.
+      if (!view.accessed && state?.reissue !== true) return []
+      if (commitOptions?.failed === true && !options.setOnException) return []
+      const action = plan(view, state)
+      // Nothing to send and no identity change (the owner field is unchanged): no store call.
+      if (action === 'none' && !view.invalidated && !view.regenerated) return []
+      if (revocation !== undefined) return commitRevocable(revocation, view, state, action)
+      switch (action) {
+        case 'none':
+          return []
+        case 'delete':
+          return [deletion, ...staleChunks(state, 0)]
+        case 'write':
+          return write(view.created, view.encodeData(), view.encodeSystem(), state)
       }
-      const dirty =
-        view.forced ||
-        view.invalidated ||
-        view.regenerated ||
-        view.dataChanges() !== undefined ||
-        view.systemChanges() !== undefined
-      if (!dirty) {
-        if (!hadSession) return []
-        const reissueDue =
-          reissueMs !== null && (reissueMs === 0 || now() - state.lastActive > reissueMs)
-        if (!reissueDue && !state.staleKey) return []
-      }
-      return write(view.created, view.encodeData(), view.encodeSystem(), state)
     },
   }
+  if (revocation === undefined) return factory
+
+  const revocable: RevocableSessionFactory<Data> = {
+    ...factory,
+    async revokeSessions(owner, revokeOptions) {
+      const except = revokeOptions?.except
+      if (except !== undefined && isCommitted(except)) {
+        throw new SessionCommittedError('revokeSessions')
+      }
+      const gen = await revocation.bump(owner)
+      const state = except === undefined ? undefined : loaded.get(except)
+      if (gen === undefined || state?.valid !== true || state.identity?.owner !== owner) return
+      state.identity = { ...state.identity, gen }
+      state.reissue = true
+    },
+  }
+  return revocable
 }

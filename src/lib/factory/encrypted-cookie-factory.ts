@@ -7,6 +7,7 @@ import {
   resolveMaxCookieBytes,
   type CookieSizeOptions,
 } from './cookie-factory.js'
+import type { CookieRevocationOptions, RevocableSessionFactory } from './cookie-revocation.js'
 import { resolveCookieOptions, type SessionCookieOptions } from './options.js'
 import type { SessionFactory } from './session-factory.js'
 
@@ -24,6 +25,21 @@ export interface EncryptedCookieFactoryOptions extends SessionCookieOptions, Coo
    * > rotate long before that.
    */
   readonly secrets: Secrets
+  /**
+   * Makes sessions revocable on the server: each cookie carries a random session id (and, once
+   * the session has an owner, the owner's generation), checked against `revocation.store` on
+   * every request that brings a cookie. `session.invalidate()` and `session.regenerate()` then
+   * end the old cookie for good, and the factory gets `revokeSessions(owner)` ("log out
+   * everywhere"). Costs one store read per request with a cookie, and a write per logout and per
+   * login.
+   *
+   * > [!WARNING]
+   * > Turning it on ends the cookie sessions issued without it (`onInvalidCookie('revoked')`). With
+   * > `absoluteTimeout: null`, sessions end after 400 days at the latest. An unavailable store
+   * > fails the request (503), never accepts a cookie it cannot check.
+   * @defaultValue undefined (a copied cookie works until it expires)
+   */
+  readonly revocation?: CookieRevocationOptions | undefined
 }
 
 /**
@@ -36,8 +52,8 @@ export interface EncryptedCookieFactoryOptions extends SessionCookieOptions, Coo
  * truncated character, a cookie made for another name or by the signed factory) gives a fresh
  * session; authentication failures all report the one reason `bad-signature`.
  *
- * @param options secrets and cookie options
- * @returns the session factory
+ * @param options secrets, cookie options and, optionally, `revocation`
+ * @returns the session factory; with `revocation`, a {@link RevocableSessionFactory}
  * @throws {@link ConfigError} when a secret is missing or too short, or an option is invalid
  *
  * @example
@@ -49,6 +65,18 @@ export interface EncryptedCookieFactoryOptions extends SessionCookieOptions, Coo
  * ```
  */
 export function createEncryptedCookieFactory<Data extends object = DefaultSessionData>(
+  options: EncryptedCookieFactoryOptions & { readonly revocation: CookieRevocationOptions },
+): RevocableSessionFactory<Data>
+/**
+ * Creates the factory without `revocation`: see the overload above.
+ *
+ * @param options secrets and cookie options
+ * @returns the session factory
+ */
+export function createEncryptedCookieFactory<Data extends object = DefaultSessionData>(
+  options: EncryptedCookieFactoryOptions,
+): SessionFactory<Data>
+export function createEncryptedCookieFactory<Data extends object = DefaultSessionData>(
   options: EncryptedCookieFactoryOptions,
 ): SessionFactory<Data> {
   const resolved = resolveCookieOptions(options)
@@ -59,5 +87,6 @@ export function createEncryptedCookieFactory<Data extends object = DefaultSessio
     resolved,
     resolveMaxCookieBytes(options.maxCookieBytes),
     resolveCookieEngineOptions(options),
+    options.revocation,
   )
 }

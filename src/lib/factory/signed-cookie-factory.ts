@@ -7,6 +7,7 @@ import {
   resolveMaxCookieBytes,
   type CookieSizeOptions,
 } from './cookie-factory.js'
+import type { CookieRevocationOptions, RevocableSessionFactory } from './cookie-revocation.js'
 import { resolveCookieOptions, type SessionCookieOptions } from './options.js'
 import type { SessionFactory } from './session-factory.js'
 
@@ -22,14 +23,29 @@ export interface SignedCookieFactoryOptions extends SessionCookieOptions, Cookie
    * > never reuse one for another purpose.
    */
   readonly secrets: Secrets
+  /**
+   * Makes sessions revocable on the server: each cookie carries a random session id (and, once
+   * the session has an owner, the owner's generation), checked against `revocation.store` on
+   * every request that brings a cookie. `session.invalidate()` and `session.regenerate()` then
+   * end the old cookie for good, and the factory gets `revokeSessions(owner)` ("log out
+   * everywhere"). Costs one store read per request with a cookie, and a write per logout and per
+   * login.
+   *
+   * > [!WARNING]
+   * > Turning it on ends the cookie sessions issued without it (`onInvalidCookie('revoked')`). With
+   * > `absoluteTimeout: null`, sessions end after 400 days at the latest. An unavailable store
+   * > fails the request (503), never accepts a cookie it cannot check.
+   * @defaultValue undefined (a copied cookie works until it expires)
+   */
+  readonly revocation?: CookieRevocationOptions | undefined
 }
 
 /**
  * Creates the default session factory: the session lives in a cookie that the user can read but
  * not forge (HMAC-SHA256, keyed per cookie name, with key rotation).
  *
- * @param options secrets and cookie options
- * @returns the session factory
+ * @param options secrets, cookie options and, optionally, `revocation`
+ * @returns the session factory; with `revocation`, a {@link RevocableSessionFactory}
  * @throws {@link ConfigError} when a secret is missing or too short, or an option is invalid
  *
  * @example
@@ -37,7 +53,29 @@ export interface SignedCookieFactoryOptions extends SessionCookieOptions, Cookie
  * import { createSignedCookieFactory } from 'cloakroom'
  * const factory = createSignedCookieFactory({ secrets: process.env.SESSION_SECRET! })
  * ```
+ *
+ * @example Revocable sessions ("log out everywhere")
+ * ```ts
+ * import { createMemoryStore, createSignedCookieFactory } from 'cloakroom'
+ * const factory = createSignedCookieFactory({
+ *   secrets: process.env.SESSION_SECRET!,
+ *   revocation: { store: createMemoryStore() },
+ * })
+ * await factory.revokeSessions('user-42')
+ * ```
  */
+export function createSignedCookieFactory<Data extends object = DefaultSessionData>(
+  options: SignedCookieFactoryOptions & { readonly revocation: CookieRevocationOptions },
+): RevocableSessionFactory<Data>
+/**
+ * Creates the factory without `revocation`: see the overload above.
+ *
+ * @param options secrets and cookie options
+ * @returns the session factory
+ */
+export function createSignedCookieFactory<Data extends object = DefaultSessionData>(
+  options: SignedCookieFactoryOptions,
+): SessionFactory<Data>
 export function createSignedCookieFactory<Data extends object = DefaultSessionData>(
   options: SignedCookieFactoryOptions,
 ): SessionFactory<Data> {
@@ -48,5 +86,6 @@ export function createSignedCookieFactory<Data extends object = DefaultSessionDa
     resolved,
     resolveMaxCookieBytes(options.maxCookieBytes),
     resolveCookieEngineOptions(options),
+    options.revocation,
   )
 }

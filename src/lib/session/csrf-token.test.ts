@@ -25,6 +25,8 @@ describe('CSRF tokens', () => {
 
   it('refuse wrong, missing and odd input without throwing', () => {
     const token = createCsrfToken()
+    const masked = maskCsrfToken(token)
+    const flipped = `${masked.slice(0, -2)}${masked.at(-2) === 'A' ? 'B' : 'A'}${masked.at(-1)}`
     const odd: unknown[] = [
       undefined,
       null,
@@ -37,7 +39,7 @@ describe('CSRF tokens', () => {
       'é'.repeat(43),
       '\u20ac'.repeat(43),
       'x'.repeat(1_000_000),
-      `${maskCsrfToken(token).slice(0, -1)}A`,
+      flipped,
     ]
     for (const supplied of odd)
       assert.equal(verifyCsrfToken(token, supplied), false, String(supplied).slice(0, 20))

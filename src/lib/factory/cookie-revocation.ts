@@ -1,0 +1,335 @@
+import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto'
+import { CloakroomError, ConfigError, StoreUnavailableError } from '../errors.js'
+import type { DefaultSessionData } from '../session/session.js'
+import type { SessionStore, StoredNamespacePatch, StoredSession } from '../store/session-store.js'
+import type { SessionFactory } from './session-factory.js'
+import type { RevokeSessionsOptions } from './store-factory.js'
+
+/** The number of random bytes in a revocable cookie's session id (128 bits). */
+export const COOKIE_SESSION_ID_BYTES = 16
+/** The default `storeTimeout` of {@link CookieRevocationOptions}, in milliseconds. */
+export const DEFAULT_REVOCATION_TIMEOUT_MS = 2000
+/**
+ * How long a revocable cookie session may live when `absoluteTimeout` is null: 400 days, the
+ * longest lifetime browsers give a cookie (RFC 6265bis). Revocation records must outlive the
+ * cookies they refuse, so with revocation on, sessions older than this end.
+ */
+export const MAX_REVOCABLE_LIFETIME_MS = 400 * 24 * 60 * 60 * 1000
+/** Added to the expiry of revocation records, for clocks that differ between servers. */
+const CLOCK_MARGIN_MS = 60_000
+
+/** The shape of a revocable cookie's session id: 16 random bytes, base64url, no padding. */
+const COOKIE_SESSION_ID = /^[A-Za-z0-9_-]{22}$/
+/** The owner record's field holding the owner's generation. */
+const GENERATION_FIELD = 'gen'
+/** The prefix of the owner record's fields naming a revoked session id: `r:<sid>`. */
+const REVOKED_PREFIX = 'r:'
+const NO_CHANGES: StoredNamespacePatch = { set: new Map(), deleted: new Set() }
+
+/** The `revocation` option of the signed and encrypted cookie factories. */
+export interface CookieRevocationOptions {
+  /**
+   * Where revocations are recorded: any {@link SessionStore} (`createMemoryStore()`,
+   * `cloakroom/sqlite`, `cloakroom/redis`, `cloakroom/postgres`, ...). It may be the store of a
+   * `createStoreFactory`: the revocation records use keys no session record can have.
+   *
+   * > [!WARNING]
+   * > The store must keep records until they expire. A lost record can let a revoked cookie back
+   * > in: size `createMemoryStore({ maxEntries })` for one record per logout within
+   * > `absoluteTimeout`, plus one per user.
+   */
+  readonly store: SessionStore
+  /**
+   * How long one store call may take, in milliseconds, before the request fails with
+   * {@link StoreUnavailableError} (adapters answer 503).
+   * @defaultValue 2000
+   */
+  readonly storeTimeout?: number
+  /**
+   * The source of session ids. Inject one in tests; never replace it in production.
+   * @defaultValue `randomBytes` from `node:crypto`
+   */
+  readonly randomBytes?: (size: number) => Uint8Array
+}
+
+/**
+ * A cookie {@link SessionFactory} with `revocation` on: its sessions can be ended on the server,
+ * one by one (`session.invalidate()`) or per user (`revokeSessions`).
+ */
+export interface RevocableSessionFactory<
+  Data extends object = DefaultSessionData,
+> extends SessionFactory<Data> {
+  /**
+   * Ends every cookie session of a user (the owner given to `session.setOwner()`), or every other
+   * one with `except` ("log out other devices"): cookies issued for the owner before the call are
+   * refused from then on (`onInvalidCookie('revoked')`, then a fresh session).
+   *
+   * @remarks
+   * Bumps the owner's generation in the store. A session passed as `except` that belongs to the
+   * owner is re-issued under the new generation by its own response, so call this before the
+   * response is sent. A session that gets its owner in the same request (login, then "log out
+   * other devices") takes the new generation anyway.
+   *
+   * @param owner the user's id
+   * @param options the session to keep
+   * @throws {@link StoreUnavailableError} when the store cannot be reached
+   * @throws {@link SessionCommittedError} when `except` was already committed
+   */
+  revokeSessions(owner: string, options?: RevokeSessionsOptions<Data>): Promise<void>
+}
+
+/** What a revocable cookie carries beside the session: who it is, and for whom it was issued. */
+export interface CookieIdentity {
+  /** The session id (128 random bits, base64url). */
+  readonly sid: string
+  /** The owner, when the session has one. */
+  readonly owner: string | undefined
+  /** The owner's generation when the cookie was issued; set exactly when `owner` is. */
+  readonly gen: number | undefined
+  /** When the session began (its absolute timeout counts from here). */
+  readonly created: number
+}
+
+/** The outcome of checking a cookie against the store. */
+export type RevocationCheck =
+  | { readonly revoked: true }
+  | {
+      readonly revoked: false
+      /** The owner record's `r:` fields that have expired, to delete with the next write. */
+      readonly stale: readonly string[]
+    }
+
+/** The store side of cookie revocation, used by the cookie engine. */
+export interface CookieRevocation {
+  /** @returns a new session id */
+  mintSid(): string
+  /**
+   * @param value a field read from an authenticated cookie
+   * @returns whether it has the shape of a session id
+   */
+  isSid(value: unknown): value is string
+  /**
+   * Reads the one record that decides whether a cookie was revoked: the owner's record for an
+   * owned session, the session id's marker otherwise.
+   *
+   * @param identity what the cookie carries
+   * @returns whether it was revoked
+   * @throws {@link StoreUnavailableError} when the store cannot be reached
+   */
+  check(identity: CookieIdentity): Promise<RevocationCheck>
+  /**
+   * Records a session id as revoked until its cookie would have expired anyway.
+   *
+   * @param identity the cookie to refuse from now on
+   * @param stale expired fields of the owner record to delete meanwhile
+   * @throws {@link StoreUnavailableError} when the store cannot be reached
+   */
+  revoke(identity: CookieIdentity, stale: readonly string[]): Promise<void>
+  /**
+   * The owner's current generation, for a cookie about to be issued to the owner; creates the
+   * owner's record when there is none and keeps it alive as long as the cookie.
+   *
+   * @param owner the owner
+   * @param created when the session began
+   * @returns the generation to put in the cookie
+   * @throws {@link StoreUnavailableError} when the store cannot be reached
+   */
+  generation(owner: string, created: number): Promise<number>
+  /**
+   * Bumps the owner's generation, so every cookie issued before is refused.
+   *
+   * @param owner the owner
+   * @returns the new generation, or undefined when the owner has no record (no cookie to refuse)
+   * @throws {@link StoreUnavailableError} when the store cannot be reached
+   */
+  bump(owner: string): Promise<number | undefined>
+}
+
+/**
+ * Validates the `revocation` option and builds its store side.
+ *
+ * @remarks
+ * Records (keys are SHA-256, base64url, of a label no session id can produce):
+ * - `revoked/<cookie name>/<sid>`: the marker of a revoked session that had no owner; it expires
+ *   with the session's absolute deadline.
+ * - `owner/<cookie name>/<owner>`: per owner, the generation (`gen`) and the revoked session ids
+ *   of the owner's sessions (`r:<sid>`, each with its deadline). It outlives every cookie issued
+ *   for the owner, and an owned cookie whose owner record is missing is refused.
+ *
+ * Neither record sets `owner`, so `listSessions` and `revokeSessions` of a store factory sharing
+ * the store never see them.
+ *
+ * @param options the option as given
+ * @param cookieName the factory's cookie name (records are scoped by it)
+ * @param now the factory's clock
+ * @param lifetimeMs the longest a session can live (its absolute timeout)
+ * @returns the revocation helper
+ * @throws {@link ConfigError} when the store, timeout or randomness is invalid
+ */
+export function createCookieRevocation(
+  options: CookieRevocationOptions,
+  cookieName: string,
+  now: () => number,
+  lifetimeMs: number,
+): CookieRevocation {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError('revocation', 'expected { store }.')
+  }
+  const store = options.store
+  for (const method of ['get', 'set', 'patch', 'touch'] as const) {
+    if (typeof store?.[method] !== 'function') {
+      throw new ConfigError('revocation.store', `expected a SessionStore; ${method}() is missing.`)
+    }
+  }
+  const timeoutMs = options.storeTimeout ?? DEFAULT_REVOCATION_TIMEOUT_MS
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new ConfigError('revocation.storeTimeout', 'expected a number of milliseconds > 0.')
+  }
+  const randomBytes = options.randomBytes ?? cryptoRandomBytes
+  if (typeof randomBytes !== 'function') {
+    throw new ConfigError('revocation.randomBytes', 'expected a function.')
+  }
+
+  const key = (label: string): string =>
+    createHash('sha256').update(`cloakroom/revocation/${label}`).digest('base64url')
+  const markerKey = (sid: string): string => key(`revoked/${cookieName}/${sid}`)
+  const ownerKey = (owner: string): string => key(`owner/${cookieName}/${owner}`)
+  /** The expiry of a record that must outlive every cookie issued up to `time`. */
+  const outliving = (time: number): number => time + lifetimeMs + CLOCK_MARGIN_MS
+
+  /** Runs one store call within `storeTimeout`, turning every failure into StoreUnavailableError. */
+  const call = <T>(operation: string, run: () => Promise<T>): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`The revocation store did not answer within ${timeoutMs} ms.`))
+      }, timeoutMs)
+    })
+    // An async wrapper turns a synchronous throw from a store into a rejection.
+    const pending = (async () => run())()
+    return Promise.race([pending, timeout]).then(
+      (value) => {
+        clearTimeout(timer)
+        return value
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        if (error instanceof CloakroomError) throw error
+        throw new StoreUnavailableError(operation, { cause: error })
+      },
+    )
+  }
+
+  const generationOf = (record: StoredSession): number | undefined => {
+    const gen = record.system[GENERATION_FIELD]
+    return typeof gen === 'number' && Number.isSafeInteger(gen) ? gen : undefined
+  }
+
+  const createOwnerRecord = async (owner: string, time: number): Promise<number> => {
+    // A new record starts at generation 0, so two requests creating it at once agree.
+    const record: StoredSession = {
+      data: {},
+      system: { [GENERATION_FIELD]: 0 },
+      created: time,
+      lastActive: time,
+      expires: outliving(time),
+    }
+    await call('commit', () => store.set(ownerKey(owner), record))
+    return 0
+  }
+
+  return {
+    mintSid() {
+      const bytes = randomBytes(COOKIE_SESSION_ID_BYTES)
+      const sid = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(
+        'base64url',
+      )
+      if (!COOKIE_SESSION_ID.test(sid)) {
+        throw new ConfigError(
+          'revocation.randomBytes',
+          `expected ${COOKIE_SESSION_ID_BYTES} bytes.`,
+        )
+      }
+      return sid
+    },
+    isSid(value): value is string {
+      return typeof value === 'string' && COOKIE_SESSION_ID.test(value)
+    },
+    async check(identity) {
+      if (identity.owner === undefined) {
+        const marker = await call('load', () => store.get(markerKey(identity.sid)))
+        return marker === undefined ? { revoked: false, stale: [] } : { revoked: true }
+      }
+      const record = await call('load', () => store.get(ownerKey(identity.owner!)))
+      // No record: it expired or was lost, and with it any revocation it held. Fail closed.
+      if (record === undefined || generationOf(record) !== identity.gen) return { revoked: true }
+      if (Object.hasOwn(record.system, REVOKED_PREFIX + identity.sid)) return { revoked: true }
+      const time = now()
+      const stale: string[] = []
+      for (const field of Object.keys(record.system)) {
+        const until = record.system[field]
+        if (field.startsWith(REVOKED_PREFIX) && (typeof until !== 'number' || until <= time)) {
+          stale.push(field)
+        }
+      }
+      return { revoked: false, stale }
+    },
+    async revoke(identity, stale) {
+      const time = now()
+      const until = identity.created + lifetimeMs + CLOCK_MARGIN_MS
+      if (until <= time) return
+      if (identity.owner === undefined) {
+        const marker: StoredSession = {
+          data: {},
+          system: {},
+          created: identity.created,
+          lastActive: time,
+          expires: until,
+        }
+        await call('commit', () => store.set(markerKey(identity.sid), marker))
+        return
+      }
+      const deleted = new Set(stale)
+      deleted.delete(REVOKED_PREFIX + identity.sid)
+      // false: the owner record is gone, and an owned cookie without one is refused anyway.
+      await call('commit', () =>
+        store.patch(ownerKey(identity.owner!), {
+          data: NO_CHANGES,
+          system: { set: new Map([[REVOKED_PREFIX + identity.sid, until]]), deleted },
+          lastActive: time,
+          expires: outliving(time),
+        }),
+      )
+    },
+    async generation(owner, created) {
+      const time = now()
+      const ownerRecordKey = ownerKey(owner)
+      const record = await call('commit', () => store.get(ownerRecordKey))
+      const gen = record === undefined ? undefined : generationOf(record)
+      if (record === undefined || gen === undefined) return createOwnerRecord(owner, time)
+      if (record.expires >= created + lifetimeMs + CLOCK_MARGIN_MS) return gen
+      const touched = await call('commit', () => store.touch(ownerRecordKey, time, outliving(time)))
+      return touched ? gen : createOwnerRecord(owner, time)
+    },
+    async bump(owner) {
+      const time = now()
+      const ownerRecordKey = ownerKey(owner)
+      const record = await call('revokeSessions', () => store.get(ownerRecordKey))
+      if (record === undefined) return undefined
+      const next = (generationOf(record) ?? -1) + 1
+      // Every revoked id in the record was issued under an older generation: refused anyway.
+      const deleted = new Set(
+        Object.keys(record.system).filter((field) => field.startsWith(REVOKED_PREFIX)),
+      )
+      const patched = await call('revokeSessions', () =>
+        store.patch(ownerRecordKey, {
+          data: NO_CHANGES,
+          system: { set: new Map([[GENERATION_FIELD, next]]), deleted },
+          lastActive: time,
+          expires: Math.max(record.expires, outliving(time)),
+        }),
+      )
+      return patched ? next : undefined
+    },
+  }
+}
