@@ -188,7 +188,6 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
   const { attributeString } = options
   const split = engine.overflow === 'split'
   const context: SessionContext = { serializer, now }
-  const loaded = new WeakMap<Session<Data>, LoadedCookie>()
   const deletion = `${cookieName}=${EXPIRED_LIFETIME}${attributeString}`
   const chunkName = (index: number): string => `${cookieName}.${index}`
   const maxValueLength = split ? engine.maxTotalCookieBytes : maxCookieBytes
@@ -321,19 +320,10 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     const hadSession = state?.valid === true
     if (view.isEmpty()) {
       // An invalidated or emptied session leaves no cookie behind.
-      const emptied =
-        view.invalidated ||
-        (hadSession &&
-          (view.dataChanges() !== undefined || view.systemChanges() !== undefined || view.forced))
+      const emptied = view.invalidated || (hadSession && view.hasChanges())
       return emptied ? 'delete' : 'none'
     }
-    const dirty =
-      view.forced ||
-      view.invalidated ||
-      view.regenerated ||
-      state?.reissue === true ||
-      view.dataChanges() !== undefined ||
-      view.systemChanges() !== undefined
+    const dirty = state?.reissue === true || view.hasChanges()
     if (!dirty) {
       if (!hadSession) return 'none'
       const reissueDue =
@@ -408,16 +398,12 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
       // A whole-value cookie wins over chunks: a write always deletes the other form.
       const value = whole ?? joinCookieChunks(chunks)
       if (revocation === undefined) {
-        const session = new Session<Data>(() => resolve(value, state), context)
-        loaded.set(session, state)
-        return session
+        return new Session<Data>(() => resolve(value, state), context, state)
       }
       // With revocation the cookie is checked before the handler runs: one store read.
       const init = resolve(value, state)
       const sessionOf = (sessionInit: SessionInit): Session<Data> => {
-        const session = new Session<Data>(sessionInit, context)
-        loaded.set(session, state)
-        return session
+        return new Session<Data>(sessionInit, context, state)
       }
       const identity = state.identity
       if (!state.valid || identity === undefined) return sessionOf(init)
@@ -434,7 +420,7 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     commit(session, commitOptions?: CommitOptions) {
       const view = sessionChanges(session)
       view.lock()
-      const state = loaded.get(session)
+      const state = view.factoryState as LoadedCookie | undefined
       // A session re-issued by `revokeSessions(..., { except })` is written even if unused.
       if (!view.accessed && state?.reissue !== true) return []
       if (commitOptions?.failed === true && !options.setOnException) return []
@@ -462,7 +448,10 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
         throw new SessionCommittedError('revokeSessions')
       }
       const gen = await revocation.bump(owner)
-      const state = except === undefined ? undefined : loaded.get(except)
+      const state =
+        except === undefined
+          ? undefined
+          : (sessionChanges(except).factoryState as LoadedCookie | undefined)
       if (gen === undefined || state?.valid !== true || state.identity?.owner !== owner) return
       state.identity = { ...state.identity, gen }
       state.reissue = true

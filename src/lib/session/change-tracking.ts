@@ -30,8 +30,9 @@ function isMutable(value: unknown): value is object {
 export class ChangeTrackingMap {
   readonly #values: Map<string, unknown>
   readonly #serializer: Serializer
-  readonly #written = new Set<string>()
-  readonly #snapshots = new Map<string, string>()
+  // Allocated on first use: most requests write nothing and hand out no objects.
+  #written: Set<string> | undefined
+  #snapshots: Map<string, string> | undefined
   #cleared = false
 
   /**
@@ -78,10 +79,10 @@ export class ChangeTrackingMap {
    */
   set(key: string, value: unknown): void {
     this.#serializer.encode(value, key)
-    if (!this.#written.has(key)) {
+    if (this.#written?.has(key) !== true) {
       // Replacing a loaded value is compared at commit, so writing an equal value changes nothing.
       if (this.#values.has(key)) this.#watch(key, this.#values.get(key))
-      else this.#written.add(key)
+      else (this.#written ??= new Set()).add(key)
     }
     this.#values.set(key, value)
   }
@@ -92,17 +93,17 @@ export class ChangeTrackingMap {
    */
   delete(key: string): boolean {
     if (!this.#values.delete(key)) return false
-    this.#written.add(key)
-    this.#snapshots.delete(key)
+    ;(this.#written ??= new Set()).add(key)
+    this.#snapshots?.delete(key)
     return true
   }
 
   /** Removes every key; the stored copy will be replaced as a whole. */
   clear(): void {
-    if (this.#values.size === 0 && !this.#cleared && this.#written.size === 0) return
+    if (this.#values.size === 0 && !this.#cleared && this.#written === undefined) return
     this.#values.clear()
-    this.#written.clear()
-    this.#snapshots.clear()
+    this.#written = undefined
+    this.#snapshots = undefined
     this.#cleared = true
   }
 
@@ -145,6 +146,21 @@ export class ChangeTrackingMap {
   }
 
   /**
+   * @returns whether anything was written, removed, or changed in place, without encoding what
+   *   was not handed out
+   * @throws {@link UnserializableValueError} when a value changed in place can no longer be stored
+   */
+  isDirty(): boolean {
+    if (this.#cleared || (this.#written !== undefined && this.#written.size > 0)) return true
+    if (this.#snapshots === undefined) return false
+    for (const [key, before] of this.#snapshots) {
+      if (JSON.stringify(this.#serializer.encode(this.#values.get(key), key)) !== before)
+        return true
+    }
+    return false
+  }
+
+  /**
    * Works out what changed since the session was loaded.
    *
    * @returns the changes, or undefined when nothing changed
@@ -153,14 +169,14 @@ export class ChangeTrackingMap {
   changes(): NamespaceChanges | undefined {
     let set: Map<string, JsonValue> | undefined
     let deleted: Set<string> | undefined
-    for (const key of this.#written) {
+    for (const key of this.#written ?? []) {
       if (this.#values.has(key)) {
         ;(set ??= new Map()).set(key, this.#serializer.encode(this.#values.get(key), key))
       } else {
         ;(deleted ??= new Set()).add(key)
       }
     }
-    for (const [key, before] of this.#snapshots) {
+    for (const [key, before] of this.#snapshots ?? []) {
       const encoded = this.#serializer.encode(this.#values.get(key), key)
       if (JSON.stringify(encoded) !== before) (set ??= new Map()).set(key, encoded)
     }
@@ -169,7 +185,7 @@ export class ChangeTrackingMap {
   }
 
   #watch(key: string, value: unknown): void {
-    if (this.#written.has(key) || this.#snapshots.has(key)) return
-    this.#snapshots.set(key, JSON.stringify(this.#serializer.encode(value, key)))
+    if (this.#written?.has(key) === true || this.#snapshots?.has(key) === true) return
+    ;(this.#snapshots ??= new Map()).set(key, JSON.stringify(this.#serializer.encode(value, key)))
   }
 }

@@ -99,6 +99,7 @@ interface SessionInternals {
   invalidated: boolean
   regenerated: boolean
   committed: boolean
+  factoryState: unknown
 }
 
 let internalsOf: <D extends object>(session: Session<D>) => SessionInternals
@@ -129,8 +130,14 @@ export class Session<Data extends object = DefaultSessionData> {
    *
    * @param init the loaded state, or a function that loads it on first use
    * @param context the serializer and clock of the factory
+   * @param factoryState anything the factory wants back at commit (see
+   *   {@link SessionCommitView.factoryState}), so it needs no side table
    */
-  constructor(init: SessionInit | (() => SessionInit), context: SessionContext) {
+  constructor(
+    init: SessionInit | (() => SessionInit),
+    context: SessionContext,
+    factoryState?: unknown,
+  ) {
     this.#internals = {
       init,
       context,
@@ -138,6 +145,7 @@ export class Session<Data extends object = DefaultSessionData> {
       invalidated: false,
       regenerated: false,
       committed: false,
+      factoryState,
     }
   }
 
@@ -455,33 +463,95 @@ export const FLASH_FIELD_PREFIX = 'flash:'
 /**
  * What a factory reads from a session when it commits it; see {@link sessionChanges}.
  */
-export interface SessionCommitView {
+export class SessionCommitView {
+  readonly #internals: SessionInternals
+  readonly #session: Session<object>
+
+  /**
+   * @param internals the session's internal state
+   * @param session the session
+   */
+  constructor(internals: SessionInternals, session: Session<object>) {
+    this.#internals = internals
+    this.#session = session
+  }
+
+  get #resolved(): NonNullable<SessionInternals['resolved']> {
+    if (this.#internals.resolved === undefined) void this.#session.size
+    return this.#internals.resolved!
+  }
+
   /** The session was used (read or written) during the request. Untouched sessions cost nothing. */
-  readonly accessed: boolean
+  get accessed(): boolean {
+    return this.#internals.resolved !== undefined
+  }
   /** When the session began, in milliseconds since the epoch. */
-  readonly created: number
+  get created(): number {
+    return this.#resolved.created
+  }
   /** True when no valid session came with the request, or it was invalidated. */
-  readonly isNew: boolean
+  get isNew(): boolean {
+    return this.#resolved.isNew
+  }
   /** `invalidate()` was called during the request. */
-  readonly invalidated: boolean
+  get invalidated(): boolean {
+    return this.#internals.invalidated
+  }
   /** `regenerate()` was called during the request. */
-  readonly regenerated: boolean
+  get regenerated(): boolean {
+    return this.#internals.regenerated
+  }
   /** `changed()` was called: write the whole session. */
-  readonly forced: boolean
+  get forced(): boolean {
+    return this.#internals.forced
+  }
+  /** The value the factory passed as the session constructor's third argument. */
+  get factoryState(): unknown {
+    return this.#internals.factoryState
+  }
   /** @returns whether the session holds no data and no library fields */
-  isEmpty(): boolean
+  isEmpty(): boolean {
+    const resolved = this.#resolved
+    return resolved.data.size === 0 && resolved.system.size === 0
+  }
   /** @returns the changes to user data, or undefined when there are none */
-  dataChanges(): NamespaceChanges | undefined
+  dataChanges(): NamespaceChanges | undefined {
+    return this.#resolved.data.changes()
+  }
   /** @returns the changes to library fields, or undefined when there are none */
-  systemChanges(): NamespaceChanges | undefined
+  systemChanges(): NamespaceChanges | undefined {
+    return this.#resolved.system.changes()
+  }
+  /**
+   * @returns whether anything was written, removed, changed in place, or forced; cheaper than
+   *   computing the changes
+   */
+  hasChanges(): boolean {
+    const { forced, invalidated, regenerated } = this.#internals
+    const resolved = this.#resolved
+    return (
+      forced || invalidated || regenerated || resolved.data.isDirty() || resolved.system.isDirty()
+    )
+  }
   /** @returns every user value, encoded, for a whole write */
-  encodeData(): Record<string, JsonValue>
+  encodeData(): Record<string, JsonValue> {
+    return this.#resolved.data.encodeAll()
+  }
   /** @returns every library field, encoded, for a whole write */
-  encodeSystem(): Record<string, JsonValue>
-  /** @returns the library field `name`, without marking anything */
-  readSystem(name: string): unknown
+  encodeSystem(): Record<string, JsonValue> {
+    return this.#resolved.system.encodeAll()
+  }
+  /**
+   * @param name the library field
+   * @returns its value, without marking anything
+   */
+  readSystem(name: string): unknown {
+    return this.#resolved.system.peek().get(name)
+  }
   /** Refuses further changes: the headers are on their way. Reads stay allowed. */
-  lock(): void
+  lock(): void {
+    this.#internals.committed = true
+  }
 }
 
 /**
@@ -492,32 +562,7 @@ export interface SessionCommitView {
  * @returns a view of its state and changes
  */
 export function sessionChanges<Data extends object>(session: Session<Data>): SessionCommitView {
-  const internals = internalsOf(session)
-  const resolved = (): NonNullable<SessionInternals['resolved']> => {
-    void session.size
-    return internals.resolved!
-  }
-  return {
-    accessed: internals.resolved !== undefined,
-    get created() {
-      return resolved().created
-    },
-    get isNew() {
-      return resolved().isNew
-    },
-    invalidated: internals.invalidated,
-    regenerated: internals.regenerated,
-    forced: internals.forced,
-    isEmpty: () => resolved().data.size === 0 && resolved().system.size === 0,
-    dataChanges: () => resolved().data.changes(),
-    systemChanges: () => resolved().system.changes(),
-    encodeData: () => resolved().data.encodeAll(),
-    encodeSystem: () => resolved().system.encodeAll(),
-    readSystem: (name) => resolved().system.peek().get(name),
-    lock: () => {
-      internals.committed = true
-    },
-  }
+  return new SessionCommitView(internalsOf(session), session as unknown as Session<object>)
 }
 
 /**
