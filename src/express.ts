@@ -1,5 +1,6 @@
 /**
- * `cloakroom/express`: sessions for Express 4 and 5, as `req.session`.
+ * `cloakroom/express`: sessions for Express 4 and 5, as `req.session`, and their CSRF
+ * protection, `csrf()`.
  *
  * @example
  * ```ts
@@ -12,3 +13,4 @@
  * @module cloakroom/express
  */
 export { session, sessionErrorHandler, type ExpressSessionOptions } from './lib/adapter/express.js'
+export { csrf } from './lib/adapter/express-csrf.js'

@@ -1,5 +1,6 @@
 /**
- * `cloakroom/fastify`: sessions for Fastify 5, as `request.session`.
+ * `cloakroom/fastify`: sessions for Fastify 5, as `request.session`, and their CSRF
+ * protection, `csrf()`.
  *
  * @example
  * ```ts
@@ -11,3 +12,4 @@
  * @module cloakroom/fastify
  */
 export { session, type FastifySessionOptions } from './lib/adapter/fastify.js'
+export { csrf } from './lib/adapter/fastify-csrf.js'

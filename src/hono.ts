@@ -1,5 +1,6 @@
 /**
- * `cloakroom/hono`: sessions for Hono 4, as `c.get('session')`.
+ * `cloakroom/hono`: sessions for Hono 4, as `c.get('session')`, and their CSRF
+ * protection, `csrf()`.
  *
  * @example
  * ```ts
@@ -11,3 +12,4 @@
  * @module cloakroom/hono
  */
 export { session } from './lib/adapter/hono.js'
+export { csrf } from './lib/adapter/hono-csrf.js'

@@ -1,5 +1,6 @@
 /**
- * `cloakroom/koa`: sessions for Koa 2 and 3, as `ctx.session`.
+ * `cloakroom/koa`: sessions for Koa 2 and 3, as `ctx.session`, and their CSRF
+ * protection, `csrf()`.
  *
  * @example
  * ```ts
@@ -11,3 +12,4 @@
  * @module cloakroom/koa
  */
 export { session } from './lib/adapter/koa.js'
+export { csrf } from './lib/adapter/koa-csrf.js'

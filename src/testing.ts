@@ -19,6 +19,8 @@ export {
   type AdapterSuiteData,
   type AdapterSuiteFactory,
   type AdapterSuiteFactoryOptions,
+  type AdapterSuiteFormRoute,
+  type AdapterSuiteFormRoutes,
   type AdapterSuiteHarness,
   type AdapterSuiteOptions,
   type AdapterSuiteReply,

@@ -7,13 +7,12 @@
  * you read here. Tests call it over real HTTP, in a real browser.
  */
 import { readFileSync } from 'node:fs'
-import { maskCsrfToken, type Session } from 'cloakroom'
-import { session as sessionMiddleware } from 'cloakroom/hono'
+import { CsrfError, maskCsrfToken, type Session } from 'cloakroom'
+import { csrf, session as sessionMiddleware } from 'cloakroom/hono'
 import { Hono, type Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { DemoBackend } from './backend.js'
 import { addToCart, findProduct, readCart, removeFromCart, type DemoData } from './cart.js'
-import { csrf } from './csrf.js'
 import {
   cartPage,
   devicesPage,
@@ -129,7 +128,7 @@ export function createDemoApp(options: DemoAppOptions): Hono {
     await next()
   })
   app.use(sessionMiddleware(factory))
-  app.use(csrf())
+  app.use(csrf()) // refuses unsafe requests without the session's token: HTTPException(403)
 
   const frame = (c: Context, title: string, consumeFlashes = true): PageFrame => {
     const session = sessionOf(c)
@@ -252,6 +251,12 @@ export function createDemoApp(options: DemoAppOptions): Hono {
 
   app.notFound((c) => c.html(notFoundPage(frame(c, 'Not found', false)), 404))
   app.onError((error, c) => {
+    if (error instanceof HTTPException && error.cause instanceof CsrfError) {
+      return c.text(
+        'Forbidden: the form is out of date or came from another site. Go back, reload the page and try again.',
+        403,
+      )
+    }
     if (error instanceof HTTPException) return error.getResponse()
     console.error(error)
     return c.text('Internal Server Error', 500)

@@ -110,8 +110,52 @@ export function inProcessHarness(
 ): AdapterSuiteHarness {
   return {
     fetch: async (path, init) => handle(new Request(`http://localhost${path}`, init)),
+    origin: 'http://localhost',
     close: () => Promise.resolve(),
   }
+}
+
+/**
+ * Wraps a Web handler as a trusted TLS-terminating proxy would: a request that says
+ * `X-Forwarded-Proto: https` reaches the handler with an `https:` URL. Web handlers know the
+ * scheme only from the URL, so this is how the suite's HTTPS origin checks reach them.
+ *
+ * @param handle the `Request` → `Response` function
+ * @returns the same function behind the proxy
+ */
+export function behindProxy<Args extends unknown[]>(
+  handle: (request: Request, ...args: Args) => Response | Promise<Response>,
+): (request: Request, ...args: Args) => Response | Promise<Response> {
+  return (request, ...args) => {
+    const url = new URL(request.url)
+    if (request.headers.get('x-forwarded-proto') !== 'https' || url.protocol === 'https:') {
+      return handle(request, ...args)
+    }
+    url.protocol = 'https:'
+    return handle(new Request(url, request), ...args)
+  }
+}
+
+/**
+ * The string fields of a parsed form, as the suite's form routes take them.
+ *
+ * @param form a `FormData`, `URLSearchParams` or the parsed body object of a framework
+ * @returns the string fields (the first of a repeated field)
+ */
+export function formFields(form: unknown): Record<string, string> {
+  const fields: Record<string, string> = {}
+  if (form instanceof FormData || form instanceof URLSearchParams) {
+    form.forEach((value: unknown, name: string) => {
+      if (typeof value === 'string') fields[name] ??= value
+    })
+    return fields
+  }
+  if (typeof form !== 'object' || form === null) return fields
+  for (const [name, value] of Object.entries(form as Record<string, unknown>)) {
+    const first: unknown = Array.isArray(value) ? value[0] : value
+    if (typeof first === 'string') fields[name] = first
+  }
+  return fields
 }
 
 /** @returns a handler for errors the adapters report, silent during the suite */

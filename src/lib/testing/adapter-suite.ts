@@ -6,6 +6,7 @@ import { describe, it } from 'node:test'
 import { CloakroomError, SessionCommittedError, StoreUnavailableError } from '../errors.js'
 import type { SessionFactory } from '../factory/session-factory.js'
 import { createSignedCookieFactory } from '../factory/signed-cookie-factory.js'
+import { maskCsrfToken } from '../session/csrf-token.js'
 import type { Session } from '../session/session.js'
 
 /** The session data the adapter suite's routes use. */
@@ -14,7 +15,7 @@ export interface AdapterSuiteData {
   count?: number
   /** Changed in place by `/nested`. */
   cart?: { items: string[] }
-  /** Set by `/throw`, `/redirect-after-write`, `/stream` and `/set-header`. */
+  /** Set by `/throw`, `/redirect-after-write`, `/stream`, `/set-header` and the form `/form`. */
   mark?: string
   /** Never saved: `/stream` tries to set it after the headers were sent. */
   late?: boolean
@@ -61,6 +62,21 @@ export type AdapterSuiteRoute = (
 /** The suite's routes, by path (`/read`, `/write`, ...): mount each as a GET route. */
 export type AdapterSuiteRoutes = Readonly<Record<string, AdapterSuiteRoute>>
 
+/**
+ * A suite form route: handles a POST that passed the adapter's CSRF protection, and answers from
+ * the fields of its form (read the way an app on that framework reads them).
+ */
+export type AdapterSuiteFormRoute = (
+  session: Session<AdapterSuiteData>,
+  form: Readonly<Record<string, string>>,
+) => AdapterSuiteReply | Promise<AdapterSuiteReply>
+
+/**
+ * The suite's form routes, by path (`/flash`, `/form`, `/login`): mount each as a POST route
+ * behind the adapter's CSRF protection.
+ */
+export type AdapterSuiteFormRoutes = Readonly<Record<string, AdapterSuiteFormRoute>>
+
 /** A running app the suite sends requests to. */
 export interface AdapterSuiteHarness {
   /**
@@ -71,18 +87,33 @@ export interface AdapterSuiteHarness {
    * @returns the app's response
    */
   fetch(path: string, init?: RequestInit): Promise<Response>
+  /**
+   * The origin the app sees for the requests of {@link AdapterSuiteHarness.fetch}, such as
+   * `http://127.0.0.1:3000`; the CSRF tests send its `https:` twin as a same-origin `Origin`.
+   */
+  readonly origin: string
   /** Stops the app (closes its server). */
   close(): Promise<void>
 }
 
 /**
- * Builds the framework app under test: the adapter with `factory`, and every route of `routes`
- * mounted as a GET route that answers its {@link AdapterSuiteReply}. A thrown route must reach the
- * framework's own error handling (and the adapter's failure marker, if it has one).
+ * Builds the framework app under test: the adapter with `factory`, every route of `routes`
+ * mounted as a GET route that answers its {@link AdapterSuiteReply}, and every route of `forms`
+ * mounted as a POST route behind the adapter's CSRF protection (default options), called with the
+ * fields of the request's `application/x-www-form-urlencoded` body as the handler reads them. A
+ * thrown route must reach the framework's own error handling (and the adapter's failure marker,
+ * if it has one).
+ *
+ * @remarks
+ * The app must take a request with `X-Forwarded-Proto: https` as an HTTPS request (as behind a
+ * trusted TLS-terminating proxy: Express `trust proxy`, Fastify `trustProxy`, Koa `app.proxy`, or
+ * an `https:` request URL for Web handlers), so that every adapter's origin check can be tested
+ * over plain HTTP.
  */
 export type MakeAdapterApp = (
   factory: SessionFactory<AdapterSuiteData>,
   routes: AdapterSuiteRoutes,
+  forms: AdapterSuiteFormRoutes,
 ) => AdapterSuiteHarness | Promise<AdapterSuiteHarness>
 
 /** What the suite asks of the factories it creates. */
@@ -141,6 +172,7 @@ export async function listenHarness(
   const { port } = server.address() as AddressInfo
   return {
     fetch: (path, init) => fetch(`http://127.0.0.1:${port}${path}`, init),
+    origin: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()))
@@ -150,7 +182,11 @@ export async function listenHarness(
 }
 
 /** The routes, plus the sessions they saw. */
-function createRoutes(): { routes: AdapterSuiteRoutes; seen: Session<AdapterSuiteData>[] } {
+function createRoutes(): {
+  routes: AdapterSuiteRoutes
+  forms: AdapterSuiteFormRoutes
+  seen: Session<AdapterSuiteData>[]
+} {
   const seen: Session<AdapterSuiteData>[] = []
   const read = (session: Session<AdapterSuiteData>): AdapterSuiteReply => ({
     headers: { 'content-type': 'application/json' },
@@ -195,6 +231,15 @@ function createRoutes(): { routes: AdapterSuiteRoutes; seen: Session<AdapterSuit
         body: 'headers',
       }
     },
+    '/token': (session) => ({ body: session.getCsrfToken() }),
+    '/peek-flash': (session) => ({
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(session.peekFlash()),
+    }),
+    '/messages': (session) => ({
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(session.popFlash()),
+    }),
     '/stream': (session) => {
       session.set('mark', 'streamed')
       return {
@@ -213,7 +258,21 @@ function createRoutes(): { routes: AdapterSuiteRoutes; seen: Session<AdapterSuit
       }
     },
   }
-  return { routes, seen }
+  const forms: AdapterSuiteFormRoutes = {
+    '/flash': (session, form) => {
+      session.flash(form.message ?? '')
+      return { redirect: '/messages' }
+    },
+    '/form': (session, form) => {
+      session.set('mark', 'posted')
+      return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(form) }
+    },
+    '/login': (session) => {
+      session.regenerate()
+      return { body: session.getCsrfToken() }
+    },
+  }
+  return { routes, forms, seen }
 }
 
 /**
@@ -237,6 +296,22 @@ async function readBody(response: Response): Promise<ReadBody> {
   return (await response.json()) as ReadBody
 }
 
+/** What a POST of the suite sends. */
+interface PostInit {
+  /** The `Cookie` header. */
+  readonly cookie?: string
+  /** Sent as an `application/x-www-form-urlencoded` body. */
+  readonly form?: Readonly<Record<string, string>>
+  /** More request headers. */
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+/** POSTs to the app, and the app's origin. */
+interface FormClient {
+  readonly post: (path: string, init?: PostInit) => Promise<Response>
+  readonly origin: string
+}
+
 /** Runs one test against a fresh app and always closes it. */
 async function withApp(
   makeApp: MakeAdapterApp,
@@ -244,10 +319,11 @@ async function withApp(
   test: (
     get: (path: string, cookie?: string) => Promise<Response>,
     seen: Session<AdapterSuiteData>[],
+    client: FormClient,
   ) => Promise<void>,
 ): Promise<void> {
-  const { routes, seen } = createRoutes()
-  const harness = await makeApp(factory, routes)
+  const { routes, forms, seen } = createRoutes()
+  const harness = await makeApp(factory, routes, forms)
   try {
     await test(
       (path, cookie) =>
@@ -256,10 +332,41 @@ async function withApp(
           headers: cookie === undefined ? {} : { cookie },
         }),
       seen,
+      {
+        origin: harness.origin,
+        post: (path, init = {}) => {
+          const headers: Record<string, string> = { ...init.headers }
+          if (init.cookie !== undefined) headers.cookie = init.cookie
+          if (init.form !== undefined) {
+            headers['content-type'] = 'application/x-www-form-urlencoded'
+          }
+          return harness.fetch(path, {
+            method: 'POST',
+            redirect: 'manual',
+            headers,
+            ...(init.form === undefined ? {} : { body: new URLSearchParams(init.form).toString() }),
+          })
+        },
+      },
     )
   } finally {
     await harness.close()
   }
+}
+
+/** Starts a session with a CSRF token: its cookie and its token. */
+async function tokenSession(
+  get: (path: string, cookie?: string) => Promise<Response>,
+): Promise<{ cookie: string; token: string }> {
+  const response = await get('/token')
+  assert.equal(response.status, 200)
+  return { cookie: cookieOf(response), token: await response.text() }
+}
+
+/** Asserts the status of a response (and drains its body), with a label. */
+async function assertStatus(response: Response, status: number, label: string): Promise<void> {
+  const body = await response.text()
+  assert.equal(response.status, status, `${label}: ${body.slice(0, 200)}`)
 }
 
 /** A factory whose store is down: `load` or `commit` throws {@link StoreUnavailableError}. */
@@ -298,8 +405,12 @@ function unavailableFactory(
  * answers 500 and saves only with `setOnException`; data written before a redirect is there on
  * the next request; `Vary: Cookie` and `Cache-Control` on responses with a cookie (merged with
  * the application's); hostile `Cookie` headers answered 200 with a fresh session; a store outage
- * answered 503; and writing to the session once the headers were sent throws
- * {@link SessionCommittedError} instead of losing the change silently.
+ * answered 503; writing to the session once the headers were sent throws
+ * {@link SessionCommittedError} instead of losing the change silently; a flash message set by a
+ * POST shows once after the redirect (Pyramid's peek, peek, pop, nothing); and the CSRF
+ * protection accepts the token by header or form field, plain or masked, leaves the form to the
+ * handler, refuses (403) a missing, wrong or foreign token, the query string, a cross-origin
+ * `Origin` or `Referer` over HTTPS and `Sec-Fetch-Site: cross-site`, and follows `regenerate()`.
  *
  * @param name the adapter's name, shown in the test names
  * @param makeApp builds the app under test for one factory
@@ -308,7 +419,9 @@ function unavailableFactory(
  * @example
  * ```ts
  * import { runAdapterSuite, listenHarness } from 'cloakroom/testing'
- * runAdapterSuite('my framework', (factory, routes) => listenHarness(buildMyApp(factory, routes)))
+ * runAdapterSuite('my framework', (factory, routes, forms) =>
+ *   listenHarness(buildMyApp(factory, routes, forms)),
+ * )
  * ```
  */
 export function runAdapterSuite(
@@ -455,6 +568,149 @@ export function runAdapterSuite(
               () => session.set('late', true),
               (error: unknown) =>
                 error instanceof SessionCommittedError && error.code === 'ERR_SESSION_COMMITTED',
+            )
+          })
+        })
+
+        it('shows a flash message set by a POST after the redirect, once, and nothing on reload', async () => {
+          await withApp(makeApp, await make(), async (get, _seen, { post }) => {
+            const { cookie, token } = await tokenSession(get)
+            const posted = await post('/flash', {
+              cookie,
+              form: { message: 'Saved', csrf_token: token },
+            })
+            assert.equal(posted.status, 302)
+            assert.equal(new URL(posted.headers.get('location')!, 'http://x').pathname, '/messages')
+            const flashed = cookieOf(posted, cookie)
+            // Pyramid's sequence: peek, peek, pop, then nothing.
+            const peeks = [await get('/peek-flash', flashed), await get('/peek-flash', flashed)]
+            for (const peek of peeks) assert.deepEqual(await peek.json(), ['Saved'])
+            const shown = await get('/messages', flashed)
+            assert.deepEqual(await shown.json(), ['Saved'])
+            const reload = await get('/messages', cookieOf(shown, flashed))
+            assert.deepEqual(await reload.json(), [])
+          })
+        })
+
+        it('accepts the CSRF token in the X-CSRF-Token header or the csrf_token form field, plain or masked', async () => {
+          await withApp(makeApp, await make(), async (get, _seen, { post }) => {
+            const { cookie, token } = await tokenSession(get)
+            const byHeader = await post('/form', {
+              cookie,
+              headers: { 'x-csrf-token': token },
+              form: { name: 'ann' },
+            })
+            assert.equal(byHeader.status, 200, 'header')
+            assert.deepEqual(await byHeader.json(), { name: 'ann' }, 'the handler reads the form')
+            const byField = await post('/form', {
+              cookie,
+              form: { name: 'bob', csrf_token: token, note: 'a&b=c' },
+            })
+            assert.equal(byField.status, 200, 'form field')
+            assert.deepEqual(
+              await byField.json(),
+              { name: 'bob', csrf_token: token, note: 'a&b=c' },
+              'the handler still reads every field',
+            )
+            const masked = [maskCsrfToken(token), maskCsrfToken(token)]
+            assert.notEqual(masked[0], masked[1])
+            await assertStatus(
+              await post('/form', { cookie, headers: { 'x-csrf-token': masked[0]! } }),
+              200,
+              'masked, header',
+            )
+            await assertStatus(
+              await post('/form', { cookie, form: { csrf_token: masked[1]! } }),
+              200,
+              'masked, form field',
+            )
+          })
+        })
+
+        it('refuses with 403 an unsafe request without a token, with a wrong one, or with the token of another session', async () => {
+          await withApp(makeApp, await make(), async (get, _seen, { post }) => {
+            const { cookie, token } = await tokenSession(get)
+            const other = await tokenSession(get)
+            assert.notEqual(other.token, token)
+            const wrong = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`
+            const refused: [string, string, PostInit][] = [
+              ['no token', '/flash', { cookie, form: { message: 'no token' } }],
+              ['no token, no body', '/flash', { cookie }],
+              ['no session', '/flash', { form: { message: 'x', csrf_token: token } }],
+              ['wrong token', '/flash', { cookie, form: { message: 'x', csrf_token: wrong } }],
+              ['wrong header', '/flash', { cookie, headers: { 'x-csrf-token': wrong } }],
+              ['empty token', '/flash', { cookie, form: { message: 'x', csrf_token: '' } }],
+              [
+                'another session',
+                '/flash',
+                { cookie, form: { message: 'x', csrf_token: other.token } },
+              ],
+              ['query string', `/flash?csrf_token=${token}`, { cookie, form: { message: 'x' } }],
+            ]
+            for (const [label, path, init] of refused) {
+              await assertStatus(await post(path, init), 403, label)
+            }
+            const messages = await get('/messages', cookie)
+            assert.deepEqual(await messages.json(), [], 'no refused request reached its handler')
+          })
+        })
+
+        it('refuses a cross-origin request on HTTPS, and one the browser calls cross-site', async () => {
+          await withApp(makeApp, await make(), async (get, _seen, { post, origin }) => {
+            const { cookie, token } = await tokenSession(get)
+            const own = origin.replace(/^http:/, 'https:')
+            const https = (headers: Record<string, string>): PostInit => ({
+              cookie,
+              headers: { 'x-forwarded-proto': 'https', 'x-csrf-token': token, ...headers },
+            })
+            const cases: [string, PostInit, number][] = [
+              ['foreign Origin', https({ origin: 'https://evil.example' }), 403],
+              ['http twin of the origin', https({ origin }), 403],
+              ['no Origin nor Referer', https({}), 403],
+              ['foreign Referer', https({ referer: 'https://evil.example/form' }), 403],
+              ['own Origin', https({ origin: own }), 200],
+              ['own Referer', https({ referer: `${own}/form` }), 200],
+              [
+                'Sec-Fetch-Site: cross-site',
+                {
+                  cookie,
+                  headers: {
+                    'x-csrf-token': token,
+                    'sec-fetch-site': 'cross-site',
+                    origin: 'http://evil.example',
+                  },
+                },
+                403,
+              ],
+              [
+                'Sec-Fetch-Site: same-origin',
+                { cookie, headers: { 'x-csrf-token': token, 'sec-fetch-site': 'same-origin' } },
+                200,
+              ],
+            ]
+            for (const [label, init, status] of cases) {
+              await assertStatus(await post('/form', init), status, label)
+            }
+          })
+        })
+
+        it('rotates the CSRF token on regenerate(), so a token from before login is refused after', async () => {
+          await withApp(makeApp, await make(), async (get, _seen, { post }) => {
+            const { cookie, token } = await tokenSession(get)
+            const login = await post('/login', { cookie, headers: { 'x-csrf-token': token } })
+            assert.equal(login.status, 200)
+            const fresh = await login.text()
+            assert.ok(fresh.length >= 22 && fresh !== token, 'a new token')
+            const after = cookieOf(login, cookie)
+            await assertStatus(
+              await post('/form', { cookie: after, form: { csrf_token: token } }),
+              403,
+              'the old token',
+            )
+            await assertStatus(
+              await post('/form', { cookie: after, form: { csrf_token: fresh } }),
+              200,
+              'the new token',
             )
           })
         })

@@ -1,0 +1,78 @@
+import type { Request, RequestHandler } from 'express'
+import { checkCsrf, resolveCsrfOptions, type CsrfOptions } from '../http/csrf.js'
+import { formFieldOf, readUnparsedForm } from '../http/form-field.js'
+
+function hostnameOf(host: string): string {
+  const offset = host.startsWith('[') ? host.indexOf(']') + 1 : 0
+  const colon = host.indexOf(':', offset)
+  return colon === -1 ? host : host.slice(0, colon)
+}
+
+/**
+ * The request's own origin. `req.protocol` and `req.hostname` follow the `trust proxy` setting
+ * (in Express 4 and 5); the port comes from the header that named that host.
+ */
+function originOf(req: Request): string {
+  const forwarded = req.get('x-forwarded-host')?.split(',')[0]!.trim()
+  const host =
+    forwarded !== undefined && forwarded !== '' && hostnameOf(forwarded) === req.hostname
+      ? forwarded
+      : (req.get('host') ?? '')
+  return `${req.protocol}://${host}`
+}
+
+/**
+ * Express middleware (Express 4 and 5) that protects the routes after it against CSRF: unsafe
+ * requests (everything but GET, HEAD, OPTIONS and TRACE) must carry the session's token (plain or
+ * masked) in the `X-CSRF-Token` header or the `csrf_token` form field, and over HTTPS come from
+ * the request's own origin (or a trusted one). Mount it after `session(factory)` and after your
+ * body parsers, app-wide or on single routes.
+ *
+ * @remarks
+ * A refused request is passed to `next(error)` with a {@link CsrfError} (`code`
+ * `ERR_CSRF_REJECTED`, `statusCode` 403, `reason`), so Express answers 403 and your error
+ * handlers can answer otherwise. The token field is read from `req.body` when a body parser
+ * (`express.urlencoded()`, multer, ...) ran before; when none did, the middleware reads an
+ * `application/x-www-form-urlencoded` body of an unsafe request itself (up to 1 MiB) and sets
+ * `req.body` to its fields (a string per field, an array for a repeated one), so your handlers
+ * read the form there. Multipart forms need a parser mounted before it. The query string is never
+ * read. The origin is `req.protocol` and the host the request was sent to, both following the
+ * `trust proxy` setting: behind a TLS-terminating proxy, set it so that HTTPS is recognised.
+ *
+ * @param options safe methods, header and field names, trusted origins
+ * @returns the middleware
+ * @throws {@link ConfigError} for invalid options
+ *
+ * @example
+ * ```ts
+ * app.use(session(factory))
+ * app.use(csrf())
+ * app.post('/profile', (req, res) => res.send(`Saved ${req.body.name}`))
+ * ```
+ */
+export function csrf(options: CsrfOptions = {}): RequestHandler {
+  const resolved = resolveCsrfOptions(options)
+  const check = async (req: Request): Promise<void> => {
+    if (!resolved.safeMethods.has(req.method.toUpperCase())) {
+      const form = await readUnparsedForm(req, req.body)
+      if (form !== undefined) {
+        req.body = form
+        // body-parser 1 (Express 4) skips a request so marked instead of reading it again.
+        ;(req as { _body?: boolean })._body = true
+      }
+    }
+    await checkCsrf(
+      {
+        method: req.method,
+        origin: originOf(req),
+        header: (name) => req.get(name),
+        formField: (field) => formFieldOf(req.body, field),
+      },
+      req.session,
+      resolved,
+    )
+  }
+  return (req, _res, next) => {
+    check(req).then(() => next(), next)
+  }
+}

@@ -1,0 +1,66 @@
+import type { MiddlewareHandler } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { CsrfError } from '../errors.js'
+import { checkCsrf, resolveCsrfOptions, type CsrfOptions } from '../http/csrf.js'
+import { mediaTypeOf } from '../http/form-field.js'
+
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
+
+/**
+ * Hono middleware (Hono 4) that protects the routes after it against CSRF: unsafe requests
+ * (everything but GET, HEAD, OPTIONS and TRACE) must carry the session's token (plain or masked)
+ * in the `X-CSRF-Token` header or the `csrf_token` field of a urlencoded or multipart form, and
+ * over HTTPS come from the request's own origin (or a trusted one). Mount it after
+ * `session(factory)`, app-wide or on single routes.
+ *
+ * @remarks
+ * A refused request throws an `HTTPException` with status 403 whose `cause` is the
+ * {@link CsrfError} (`code` `ERR_CSRF_REJECTED`, `reason`), so Hono answers 403 and `app.onError`
+ * can answer otherwise. The form is read with `c.req.parseBody()`, which Hono caches: the handler
+ * reads it again with `c.req.parseBody()`, `c.req.formData()` or `c.req.text()` (not from
+ * `c.req.raw`, whose body was consumed). The query string is never read. The origin is the one
+ * of `c.req.url`: behind a TLS-terminating proxy that URL says `http:` unless the server is told
+ * otherwise, and origins are then not checked (`Sec-Fetch-Site` and the token still are).
+ *
+ * @param options safe methods, header and field names, trusted origins
+ * @returns the middleware
+ * @throws {@link ConfigError} for invalid options
+ *
+ * @example
+ * ```ts
+ * app.use(session(factory))
+ * app.use(csrf())
+ * app.post('/profile', async (c) => c.text(`Saved ${String((await c.req.parseBody()).name)}`))
+ * ```
+ */
+export function csrf(options: CsrfOptions = {}): MiddlewareHandler {
+  const resolved = resolveCsrfOptions(options)
+  return async (c, next) => {
+    try {
+      await checkCsrf(
+        {
+          method: c.req.method,
+          origin: new URL(c.req.url).origin,
+          header: (name) => c.req.header(name),
+          formField: async (field) => {
+            if (!FORM_TYPES.has(mediaTypeOf(c.req.header('content-type')))) return undefined
+            try {
+              const value = (await c.req.parseBody())[field]
+              return typeof value === 'string' ? value : undefined
+            } catch {
+              return undefined // a malformed body: the handler meets the same error
+            }
+          },
+        },
+        c.get('session'),
+        resolved,
+      )
+    } catch (error) {
+      if (error instanceof CsrfError) {
+        throw new HTTPException(403, { message: 'Forbidden: CSRF check failed', cause: error })
+      }
+      throw error
+    }
+    await next()
+  }
+}

@@ -1,0 +1,65 @@
+import type { IncomingMessage } from 'node:http'
+import { readFormBody } from './form-body.js'
+
+/** A urlencoded form as an object: one string per field, or every string of a repeated field. */
+export type FormObject = Record<string, string | string[]>
+
+/**
+ * The media type of a request's `Content-Type`, lower case and without parameters.
+ *
+ * @param contentType the header's value
+ * @returns the media type, such as `application/x-www-form-urlencoded`, or `''`
+ */
+export function mediaTypeOf(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase()
+}
+
+/**
+ * Reads one field of a body that a framework's body parser produced: a string field, or the
+ * `value` of a field object (as `@fastify/multipart` attaches them). Anything else (a repeated
+ * field, a file, a nested object) counts as absent.
+ *
+ * @param body the parsed body, of any shape
+ * @param field the field name
+ * @returns the field's string value, or undefined
+ */
+export function formFieldOf(body: unknown, field: string): string | undefined {
+  if (typeof body !== 'object' || body === null || !Object.hasOwn(body, field)) return undefined
+  const value: unknown = (body as Record<string, unknown>)[field]
+  if (typeof value === 'string') return value
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, 'value')) {
+    const inner: unknown = (value as { value: unknown }).value
+    if (typeof inner === 'string') return inner
+  }
+  return undefined
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Object.keys(value).length === 0
+}
+
+/**
+ * Reads the `application/x-www-form-urlencoded` body of a Node request that no body parser has
+ * read, with {@link readFormBody}, for a middleware to expose it as the parsed body.
+ *
+ * @param req the request
+ * @param parsed the body a body parser left on the request (`req.body`, `ctx.request.body`)
+ * @returns the form as an object, or undefined when there is nothing to read: the body was
+ * already consumed, a parser left a non-empty body, or it is not a urlencoded form
+ */
+export async function readUnparsedForm(
+  req: IncomingMessage,
+  parsed: unknown,
+): Promise<FormObject | undefined> {
+  if (req.readableEnded || (parsed !== undefined && !isEmptyObject(parsed))) return undefined
+  if (mediaTypeOf(req.headers['content-type']) !== 'application/x-www-form-urlencoded') {
+    return undefined
+  }
+  const form = await readFormBody(req)
+  return Object.fromEntries(
+    [...new Set(form.keys())].map((key) => {
+      const values = form.getAll(key)
+      return [key, values.length === 1 ? values[0]! : values]
+    }),
+  )
+}
