@@ -88,9 +88,9 @@ describe('createPyramidCookieFactory with a real Pyramid 2 app', { skip }, () =>
       const system = systemFields(session)
       const read = () => ({
         session: session.toJSON(),
-        flash: system.peek().get('flash:') ?? [],
-        error: system.peek().get('flash:error') ?? [],
-        csrf: system.peek().get('csrf'),
+        flash: system.read('flash:') ?? [],
+        error: system.read('flash:error') ?? [],
+        csrf: system.read('csrf'),
         isNew: session.isNew,
       })
       const before = read()

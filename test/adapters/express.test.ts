@@ -37,7 +37,8 @@ function makeApp(framework: typeof express, bodyParser: boolean): MakeAdapterApp
       app.get(path, (req, res, next) => {
         Promise.resolve()
           .then(() => route(suiteSession(req.session)))
-          .then((reply) => send(res, reply), next)
+          .then((reply) => send(res, reply))
+          .catch(next)
       })
     }
     const parsers = bodyParser ? [framework.urlencoded({ extended: false })] : []
@@ -45,7 +46,8 @@ function makeApp(framework: typeof express, bodyParser: boolean): MakeAdapterApp
       app.post(path, ...parsers, csrf(), (req, res, next) => {
         Promise.resolve()
           .then(() => route(suiteSession(req.session), formFields(req.body)))
-          .then((reply) => send(res, reply), next)
+          .then((reply) => send(res, reply))
+          .catch(next)
       })
     }
     app.use(sessionErrorHandler())

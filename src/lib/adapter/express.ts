@@ -63,6 +63,7 @@ export function session<Data extends object = DefaultSessionData>(
     const attach = (loaded: Session<Data>): void => {
       req.session = loaded as unknown as Session<DefaultSessionData>
       const interceptor = interceptResponse(res, {
+        synchronous: factory.synchronousCommit === true,
         commit: (failed) => factory.commit(loaded, { failed }),
         onCommitError: (error) => {
           onError(error, req)

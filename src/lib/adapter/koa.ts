@@ -48,6 +48,7 @@ export function session<Data extends object = DefaultSessionData>(
     const loaded = await factory.load(ctx.get('cookie'))
     ctx.session = loaded as unknown as Session<DefaultSessionData>
     const interceptor = interceptResponse(ctx.res, {
+      synchronous: factory.synchronousCommit === true,
       commit: (failed) => factory.commit(loaded, { failed }),
       onCommitError: (error) => {
         ctx.app.emit('error', error, ctx)

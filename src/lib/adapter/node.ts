@@ -70,6 +70,7 @@ export function withSession<Data extends object = DefaultSessionData>(
     }
     ;(req as SessionRequest<Data>).session = session
     const interceptor = interceptResponse(res, {
+      synchronous: factory.synchronousCommit === true,
       commit: (failed) => factory.commit(session, { failed }),
       onCommitError: (error) => {
         onError(error, req)
@@ -78,7 +79,17 @@ export function withSession<Data extends object = DefaultSessionData>(
     })
     try {
       await handler(req as SessionRequest<Data>, res)
+      // The session could not be saved and the handler swallowed the error: answer for it.
+      if (interceptor.aborted && !res.headersSent) {
+        sendErrorResponse(res, statusForError(interceptor.commitError))
+      }
     } catch (error) {
+      if (interceptor.aborted) {
+        // The commit failed (already reported): its error reached the handler from res.end().
+        if (error !== interceptor.commitError) onError(error, req)
+        sendErrorResponse(res, statusForError(interceptor.commitError))
+        return
+      }
       onError(error, req)
       if (interceptor.started) {
         // The response is already on its way: it cannot become a 500 any more.
@@ -89,6 +100,7 @@ export function withSession<Data extends object = DefaultSessionData>(
       for (const name of res.getHeaderNames()) res.removeHeader(name)
       res.statusCode = 500
       res.setHeader('content-type', 'text/plain; charset=utf-8')
+      res.setHeader('content-length', '21')
       res.end('Internal Server Error')
     }
   }

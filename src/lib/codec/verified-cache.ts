@@ -24,7 +24,10 @@ export interface VerifiedCache<T> {
  * @param maxValueLength longer values are never cached
  * @returns a cache
  */
-export function createVerifiedCache<T>(maxEntries: number, maxValueLength: number): VerifiedCache<T> {
+export function createVerifiedCache<T>(
+  maxEntries: number,
+  maxValueLength: number,
+): VerifiedCache<T> {
   const entries = new Map<string, T>()
   return {
     get: (value) => entries.get(value),

@@ -1,3 +1,4 @@
+import { createVerifiedCache } from '../codec/verified-cache.js'
 import type { CookieCodec, InvalidCookieReason } from '../codec/cookie-codec.js'
 import { ConfigError, CookieTooLargeError, SessionCommittedError } from '../errors.js'
 import { EXPIRED_LIFETIME, formatLifetime, readChunkedCookie } from '../http/cookies.js'
@@ -203,6 +204,27 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     return { created: now(), isNew: true }
   }
 
+  // A verified body never changes meaning, and parsed bodies are never changed (the session
+  // decodes into new objects): repeated requests with one cookie parse it once.
+  const parsedBodies = createVerifiedCache<CookieBody | null>(1000, 4096)
+  const parseBody = (body: string): CookieBody | undefined => {
+    let parsed = parsedBodies.get(body)
+    if (parsed === undefined) {
+      let json: unknown
+      try {
+        json = JSON.parse(body)
+      } catch {
+        json = undefined
+      }
+      parsed =
+        isRecord(json) && isRecord(json.d) && (json.s === undefined || isRecord(json.s))
+          ? (json as unknown as CookieBody)
+          : null
+      parsedBodies.set(body, parsed)
+    }
+    return parsed ?? undefined
+  }
+
   const resolve = (value: string | undefined, state: LoadedCookie): SessionInit => {
     // Chunks that do not join (one missing, a bad count) are as malformed as a bad value.
     if (value === undefined || value.length > maxValueLength) return refuse('malformed')
@@ -216,20 +238,9 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     if (timeoutMs !== null && time - lastActive > timeoutMs) return refuse('expired')
     if (absoluteTimeoutMs !== null && time - created > absoluteTimeoutMs) return refuse('expired')
     if (revocation !== undefined && time - created > lifetimeMs) return refuse('expired')
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(body)
-    } catch {
-      return refuse('malformed')
-    }
-    if (
-      !isRecord(parsed) ||
-      !isRecord(parsed.d) ||
-      (parsed.s !== undefined && !isRecord(parsed.s))
-    ) {
-      return refuse('malformed')
-    }
-    const system = parsed.s
+    const parsed = parseBody(body)
+    if (parsed === undefined) return refuse('malformed')
+    let system = parsed.s
     if (revocation !== undefined) {
       const sid = system?.[SID_FIELD]
       const owner = system?.[OWNER_FIELD]
@@ -244,22 +255,19 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
         created,
       }
     }
-    const decode = (record: Record<string, JsonValue>): [string, unknown][] =>
-      Object.keys(record).map((key) => [key, serializer.decode(record[key]!)])
-    let init: SessionInit
-    try {
-      init = {
-        data: decode(parsed.d),
-        // The revocation fields belong to the cookie, not to the session.
-        system:
-          system === undefined
-            ? undefined
-            : decode(system).filter(([key]) => key !== SID_FIELD && key !== GENERATION_FIELD),
-        created,
-        isNew: false,
-      } as SessionInit
-    } catch {
-      return refuse('malformed')
+    // The revocation fields belong to the cookie, not to the session (and are dropped at the
+    // next write when revocation is off).
+    if (system !== undefined && (SID_FIELD in system || GENERATION_FIELD in system)) {
+      system = Object.fromEntries(
+        Object.entries(system).filter(([key]) => key !== SID_FIELD && key !== GENERATION_FIELD),
+      )
+    }
+    // Values stay encoded until read: a request decodes only what it uses.
+    const init: SessionInit = {
+      encodedData: parsed.d,
+      ...(system === undefined ? {} : { encodedSystem: system }),
+      created,
+      isNew: false,
     }
     state.valid = true
     state.lastActive = lastActive
@@ -376,6 +384,8 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
 
   const factory: SessionFactory<Data> = {
     cookieName,
+    // With revocation, a commit may wait for the store.
+    synchronousCommit: revocation === undefined,
     load(cookieHeader) {
       const incoming = readChunkedCookie(cookieHeader, cookieName, split ? MAX_COOKIE_CHUNKS : 0)
       const { value: whole, chunks } = incoming

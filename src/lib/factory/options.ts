@@ -103,7 +103,8 @@ export interface ResolvedCookieOptions {
   readonly setOnException: boolean
   readonly serializer: Serializer
   readonly now: () => number
-  readonly onInvalidCookie: ((reason: InvalidCookieReason, info: InvalidCookieInfo) => void) | undefined
+  readonly onInvalidCookie:
+    ((reason: InvalidCookieReason, info: InvalidCookieInfo) => void) | undefined
 }
 
 /** The default idle timeout, in seconds. */
@@ -118,7 +119,10 @@ function seconds(option: string, value: unknown, allowNull: boolean): number | n
   if (value === undefined) return undefined
   if (value === null && allowNull) return null
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ConfigError(option, `expected a number of seconds >= 0${allowNull ? ' or null' : ''}.`)
+    throw new ConfigError(
+      option,
+      `expected a number of seconds >= 0${allowNull ? ' or null' : ''}.`,
+    )
   }
   return value
 }
@@ -147,11 +151,17 @@ function flag(option: string, value: unknown, fallback: boolean): boolean {
 export function resolveCookieOptions(options: SessionCookieOptions): ResolvedCookieOptions {
   const cookieName = options.cookieName ?? 'session'
   if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName)) {
-    throw new ConfigError('cookieName', 'a cookie name is a non-empty token without spaces, ";", "=", "," or quotes.')
+    throw new ConfigError(
+      'cookieName',
+      'a cookie name is a non-empty token without spaces, ";", "=", "," or quotes.',
+    )
   }
   const path = options.path ?? '/'
   if (typeof path !== 'string' || !SAFE_ATTRIBUTE.test(path) || !path.startsWith('/')) {
-    throw new ConfigError('path', 'a path starts with "/" and holds visible ASCII characters other than ";".')
+    throw new ConfigError(
+      'path',
+      'a path starts with "/" and holds visible ASCII characters other than ";".',
+    )
   }
   const domain = options.domain
   if (domain !== undefined && (typeof domain !== 'string' || !/^\.?[A-Za-z0-9.-]+$/.test(domain))) {
@@ -161,10 +171,16 @@ export function resolveCookieOptions(options: SessionCookieOptions): ResolvedCoo
   const httpOnly = flag('httpOnly', options.httpOnly, true)
   const sameSite = oneOf('sameSite', options.sameSite ?? 'lax', ['lax', 'strict', 'none'] as const)
   if (sameSite === 'none' && !secure) {
-    throw new ConfigError('sameSite', "browsers refuse SameSite=None without Secure; set secure: true or use 'lax'.")
+    throw new ConfigError(
+      'sameSite',
+      "browsers refuse SameSite=None without Secure; set secure: true or use 'lax'.",
+    )
   }
   if (cookieName.startsWith('__Host-') && (!secure || domain !== undefined || path !== '/')) {
-    throw new ConfigError('cookieName', 'a __Host- cookie requires secure: true, path: "/" and no domain.')
+    throw new ConfigError(
+      'cookieName',
+      'a __Host- cookie requires secure: true, path: "/" and no domain.',
+    )
   }
   if (cookieName.startsWith('__Secure-') && !secure) {
     throw new ConfigError('cookieName', 'a __Secure- cookie requires secure: true.')
@@ -176,11 +192,13 @@ export function resolveCookieOptions(options: SessionCookieOptions): ResolvedCoo
   const timeout = seconds('timeout', options.timeout, true)
   const timeoutSeconds = timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : timeout
   const reissue = seconds('reissueTime', options.reissueTime, true)
-  const reissueSeconds = reissue === undefined ? (timeoutSeconds === null ? null : timeoutSeconds / 10) : reissue
+  const reissueSeconds =
+    reissue === undefined ? (timeoutSeconds === null ? null : timeoutSeconds / 10) : reissue
   const absolute = seconds('absoluteTimeout', options.absoluteTimeout, true)
   const absoluteSeconds = absolute === undefined ? DEFAULT_ABSOLUTE_TIMEOUT_SECONDS : absolute
   const now = options.now ?? Date.now
-  if (typeof now !== 'function') throw new ConfigError('now', 'expected a function returning milliseconds.')
+  if (typeof now !== 'function')
+    throw new ConfigError('now', 'expected a function returning milliseconds.')
   const onInvalidCookie = options.onInvalidCookie
   if (onInvalidCookie !== undefined && typeof onInvalidCookie !== 'function') {
     throw new ConfigError('onInvalidCookie', 'expected a function.')
@@ -196,7 +214,8 @@ export function resolveCookieOptions(options: SessionCookieOptions): ResolvedCoo
   } catch (error) {
     throw new ConfigError('cookieName', (error as Error).message)
   }
-  const ms = (value: number | null): number | null => (value === null ? null : Math.round(value * 1000))
+  const ms = (value: number | null): number | null =>
+    value === null ? null : Math.round(value * 1000)
   return {
     cookieName,
     attributes,

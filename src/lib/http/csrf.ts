@@ -143,6 +143,6 @@ export async function checkCsrf<Data extends object>(
   if (supplied === undefined || supplied === '')
     supplied = await request.formField(options.fieldName)
   if (supplied === undefined || supplied === '') throw new CsrfError('missing-token')
-  const expected = systemFields(session).peek().get(CSRF_TOKEN_FIELD)
+  const expected = systemFields(session).read(CSRF_TOKEN_FIELD)
   if (!verifyCsrfToken(expected, supplied)) throw new CsrfError('bad-token')
 }

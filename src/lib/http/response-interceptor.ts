@@ -23,6 +23,12 @@ export interface ResponseInterceptorOptions {
    * @returns the status to answer with
    */
   readonly onCommitError: (error: unknown) => 500 | 503
+  /**
+   * The commit never returns a promise (the factory's `synchronousCommit`). Then only
+   * `writeHead` is wrapped: `end`, `write` and `flushHeaders` all send the headers through it, and
+   * there is nothing to queue.
+   */
+  readonly synchronous?: boolean
 }
 
 /** The handle {@link interceptResponse} returns. */
@@ -31,6 +37,12 @@ export interface ResponseInterceptor {
   readonly started: boolean
   /** The commit failed and an error response replaced the application's. */
   readonly aborted: boolean
+  /**
+   * What the commit threw, if it failed. With a synchronous commit it is also thrown from the
+   * call that sent the headers (`res.end()`, `res.writeHead()`...), so the handler or framework
+   * sees a typed error at the call site and can answer with an error response.
+   */
+  readonly commitError: unknown
   /** Commits with `failed: true` (the response reports a thrown error). */
   markFailed(): void
   /**
@@ -74,11 +86,14 @@ export function sendErrorResponse(res: ServerResponse, status: 500 | 503): void 
     return
   }
   for (const name of res.getHeaderNames()) res.removeHeader(name)
+  const body = status === 503 ? 'Service Unavailable' : 'Internal Server Error'
+  // An explicit length: an end() that failed earlier may have left its own behind.
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
     'cache-control': 'no-store',
+    'content-length': String(body.length),
   })
-  res.end(status === 503 ? 'Service Unavailable' : 'Internal Server Error')
+  res.end(body)
 }
 
 /** Moves headers given to `writeHead(status, [message], headers)` onto the response first. */
@@ -110,11 +125,14 @@ function takeWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
  * whichever the application (or its framework) uses.
  *
  * @remarks
- * A synchronous commit adds the cookies and lets the call through at once. An asynchronous one
- * (server-side stores) is awaited before anything is written: calls made meanwhile are queued in
- * order and replayed. A failed commit replaces the response with a 500 (503 for an unavailable
- * store). Once committed, the wrappers pass calls straight through, so middleware that wrapped
- * the same methods later keeps working; they are removed when they are still outermost.
+ * A synchronous commit adds the cookies and lets the call through at once; for factories that
+ * promise one (`synchronous`), only `writeHead` is wrapped, since node:http sends every implicit
+ * header through it. An asynchronous commit (server-side stores) is awaited before anything is
+ * written: calls made meanwhile are queued in order and replayed. A failed commit replaces the
+ * response with a 500 (503 for an unavailable store). Once committed, each wrapper that is still
+ * outermost is replaced by the original method (by assignment: deleting properties would slow
+ * every later access to the response); a wrapper that later middleware wrapped again stays and
+ * passes calls straight through.
  *
  * @param res the response to hold back
  * @param options the commit and its error reporting
@@ -124,94 +142,165 @@ export function interceptResponse(
   res: ServerResponse,
   options: ResponseInterceptorOptions,
 ): ResponseInterceptor {
-  const target = res as unknown as Record<HeaderMethod, Method>
-  const originals = new Map<HeaderMethod, Method>()
-  const wrappers = new Map<HeaderMethod, Method>()
-  const ownBefore = new Set<HeaderMethod>()
-  let state: 'waiting' | 'committing' | 'done' | 'aborted' = 'waiting'
-  let failed = false
-  let abandoned = false
-  const queue: [HeaderMethod, unknown[]][] = []
+  const interception = new Interception(res, options)
+  if (options.synchronous === true) interception.wrapWriteHead()
+  else interception.wrapAll()
+  return interception
+}
 
-  const restore = (): void => {
-    for (const name of HEADER_METHODS) {
-      if (target[name] !== wrappers.get(name)) continue
-      if (ownBefore.has(name)) target[name] = originals.get(name)!
-      else delete (target as Partial<Record<HeaderMethod, Method>>)[name]
-    }
-  }
-  const call = (name: HeaderMethod, args: unknown[]): unknown =>
-    originals.get(name)!.apply(res, args)
-  const abort = (error: unknown): void => {
-    state = 'aborted'
-    restore()
-    sendErrorResponse(res, options.onCommitError(error))
-  }
-  const flush = (cookies: readonly string[], pending: [HeaderMethod, unknown[]][]): void => {
-    state = 'done'
-    restore()
-    const first = pending[0]!
-    if (first[0] === 'writeHead') first[1] = takeWriteHeadHeaders(res, first[1])
-    applySessionCookies(nodeHeaderCarrier(res), cookies)
-  }
-  const blocked = (name: HeaderMethod): unknown => (name === 'write' ? true : res)
+type State = 'waiting' | 'committing' | 'done' | 'aborted'
 
-  for (const name of HEADER_METHODS) {
-    if (Object.hasOwn(res, name)) ownBefore.add(name)
-    originals.set(name, target[name])
+/** One response's interception; a class, so a request allocates as little as possible. */
+class Interception implements ResponseInterceptor {
+  readonly #res: ServerResponse
+  readonly #options: ResponseInterceptorOptions
+  #state: State = 'waiting'
+  #failed = false
+  #abandoned = false
+  #queue: [HeaderMethod, unknown[]][] | undefined
+  #commitError: unknown
+  /** Original and wrapper of each wrapped method, by name. */
+  readonly #wrapped: { name: HeaderMethod; original: Method; wrapper: Method }[] = []
+
+  constructor(res: ServerResponse, options: ResponseInterceptorOptions) {
+    this.#res = res
+    this.#options = options
+  }
+
+  get started(): boolean {
+    return this.#state !== 'waiting'
+  }
+
+  get aborted(): boolean {
+    return this.#state === 'aborted'
+  }
+
+  get commitError(): unknown {
+    return this.#commitError
+  }
+
+  markFailed(): void {
+    this.#failed = true
+  }
+
+  abandon(): void {
+    this.#abandoned = true
+    if (this.#state === 'done' && !this.#res.writableEnded) this.#res.destroy()
+  }
+
+  wrapWriteHead(): void {
+    const target = this.#res as unknown as Record<HeaderMethod, Method>
+    const original = target.writeHead
     const wrapper = (...args: unknown[]): unknown => {
-      switch (state) {
-        case 'done':
-          return call(name, args)
-        case 'aborted':
-          return name === 'write' ? false : res
-        case 'committing':
-          queue.push([name, args])
-          return blocked(name)
-        case 'waiting':
-          break
-      }
+      if (this.#state === 'done') return original.apply(this.#res, args)
+      if (this.#state === 'aborted') return this.#res
       let committed: readonly string[] | Promise<readonly string[]>
       try {
-        committed = options.commit(failed)
+        committed = this.#options.commit(this.#failed)
+        if (committed instanceof Promise) {
+          // A factory that promised a synchronous commit broke it: fail loudly, never send
+          // the response without its cookie.
+          committed.catch(() => {})
+          throw new TypeError(
+            'The session factory promised a synchronous commit but returned a promise.',
+          )
+        }
       } catch (error) {
-        abort(error)
-        return name === 'write' ? false : res
+        // Inside end() or write(), nothing can stop the body that follows: throw instead, so the
+        // caller answers with an error response (the methods are restored, and pass through).
+        this.#state = 'aborted'
+        this.#commitError = error
+        this.#restore()
+        this.#options.onCommitError(error)
+        throw error
       }
-      if (!(committed instanceof Promise)) {
-        const pending: [HeaderMethod, unknown[]][] = [[name, args]]
-        flush(committed, pending)
-        return call(name, pending[0]![1])
-      }
-      state = 'committing'
-      queue.push([name, args])
-      committed.then(
-        (cookies) => {
-          flush(cookies, queue)
-          for (const [queuedName, queuedArgs] of queue.splice(0)) call(queuedName, queuedArgs)
-          if (abandoned && !res.writableEnded) res.destroy()
-        },
-        (error: unknown) => abort(error),
-      )
-      return blocked(name)
+      this.#state = 'done'
+      this.#restore()
+      const rest = takeWriteHeadHeaders(this.#res, args)
+      applySessionCookies(nodeHeaderCarrier(this.#res), committed)
+      return original.apply(this.#res, rest)
     }
-    wrappers.set(name, wrapper)
-    target[name] = wrapper
+    this.#wrapped.push({ name: 'writeHead', original, wrapper })
+    target.writeHead = wrapper
   }
 
-  return {
-    get started() {
-      return state !== 'waiting'
-    },
-    get aborted() {
-      return state === 'aborted'
-    },
-    markFailed() {
-      failed = true
-    },
-    abandon() {
-      abandoned = true
-      if (state === 'done' && !res.writableEnded) res.destroy()
-    },
+  wrapAll(): void {
+    const target = this.#res as unknown as Record<HeaderMethod, Method>
+    for (const name of HEADER_METHODS) {
+      const original = target[name]
+      const wrapper = (...args: unknown[]): unknown => this.#intercept(name, original, args)
+      this.#wrapped.push({ name, original, wrapper })
+      target[name] = wrapper
+    }
+  }
+
+  #call(name: HeaderMethod, args: unknown[]): unknown {
+    const entry = this.#wrapped.find((wrapped) => wrapped.name === name)!
+    return entry.original.apply(this.#res, args)
+  }
+
+  #intercept(name: HeaderMethod, original: Method, args: unknown[]): unknown {
+    switch (this.#state) {
+      case 'done':
+        return original.apply(this.#res, args)
+      case 'aborted':
+        return name === 'write' ? false : this.#res
+      case 'committing':
+        this.#queue!.push([name, args])
+        return name === 'write' ? true : this.#res
+      case 'waiting':
+        break
+    }
+    let committed: readonly string[] | Promise<readonly string[]>
+    try {
+      committed = this.#options.commit(this.#failed)
+    } catch (error) {
+      this.#abort(error)
+      return name === 'write' ? false : this.#res
+    }
+    if (!(committed instanceof Promise)) {
+      this.#flush(committed, name, args)
+      return original.apply(this.#res, args)
+    }
+    this.#state = 'committing'
+    const queue: [HeaderMethod, unknown[]][] = [[name, args]]
+    this.#queue = queue
+    committed.then(
+      (cookies) => {
+        const first = queue[0]!
+        this.#flush(cookies, first[0], first[1])
+        for (const [queuedName, queuedArgs] of queue.splice(0)) this.#call(queuedName, queuedArgs)
+        if (this.#abandoned && !this.#res.writableEnded) this.#res.destroy()
+      },
+      (error: unknown) => this.#abort(error),
+    )
+    return name === 'write' ? true : this.#res
+  }
+
+  /** Marks the commit done, restores the methods, and adds the cookies. */
+  #flush(cookies: readonly string[], name: HeaderMethod, args: unknown[]): void {
+    this.#state = 'done'
+    this.#restore()
+    // Headers passed to writeHead must be on the response before Cache-Control is decided.
+    if (name === 'writeHead') {
+      const rest = takeWriteHeadHeaders(this.#res, args)
+      args.length = 0
+      args.push(...rest)
+    }
+    applySessionCookies(nodeHeaderCarrier(this.#res), cookies)
+  }
+
+  #abort(error: unknown): void {
+    this.#state = 'aborted'
+    this.#commitError = error
+    this.#restore()
+    sendErrorResponse(this.#res, this.#options.onCommitError(error))
+  }
+
+  #restore(): void {
+    const target = this.#res as unknown as Record<HeaderMethod, Method>
+    for (const { name, original, wrapper } of this.#wrapped) {
+      if (target[name] === wrapper) target[name] = original
+    }
   }
 }

@@ -18,30 +18,67 @@ function isMutable(value: unknown): value is object {
   return typeof value === 'object' && value !== null
 }
 
+/** Stands for a value not decoded yet: it is still `stored[key]`. */
+const ENCODED = Symbol('encoded')
+/** Marks a snapshot that is the stored form itself. */
+const STORED = Symbol('stored')
+
+/**
+ * @param a encoded data
+ * @param b encoded data
+ * @returns whether both hold the same JSON
+ */
+export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let index = 0; index < a.length; index++) if (!jsonEqual(a[index], b[index])) return false
+    return true
+  }
+  if (Array.isArray(b)) return false
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  for (const key of keys) {
+    if (!Object.hasOwn(b, key) || !jsonEqual(a[key], b[key])) return false
+  }
+  return true
+}
+
 /**
  * A map of session values that remembers what was written, removed, or handed out as a mutable
  * object, so that changes made in place (`session.get('cart').items.push(x)`) are found at commit
  * without a `changed()` call.
  *
  * @remarks
- * An object value is snapshotted (encoded) the first time it is handed out; at commit it is
- * encoded again and compared. Values never handed out cost nothing.
+ * Values loaded in their stored (encoded) form are decoded only when first read, and a value never
+ * read is written back as it was stored, without decoding or encoding it. An object handed out is
+ * compared at commit with its stored form (or, for values set in this request, with a snapshot
+ * encoded when it was first handed out). Values never handed out cost nothing.
  */
 export class ChangeTrackingMap {
   readonly #values: Map<string, unknown>
   readonly #serializer: Serializer
+  readonly #stored: Readonly<Record<string, JsonValue>> | undefined
   // Allocated on first use: most requests write nothing and hand out no objects.
   #written: Set<string> | undefined
-  #snapshots: Map<string, string> | undefined
+  #snapshots: Map<string, string | typeof STORED> | undefined
   #cleared = false
 
   /**
-   * @param values the values loaded with the session (taken over, not copied)
-   * @param serializer checks values on write and encodes them for comparison
+   * @param values decoded values, taken over (not copied)
+   * @param serializer checks values on write, decodes stored values, encodes for comparison
+   * @param stored values in their stored form, decoded on first read; never changed by this map
    */
-  constructor(values: Map<string, unknown>, serializer: Serializer) {
+  constructor(
+    values: Map<string, unknown>,
+    serializer: Serializer,
+    stored?: Readonly<Record<string, JsonValue>>,
+  ) {
     this.#values = values
     this.#serializer = serializer
+    this.#stored = stored
+    if (stored !== undefined) for (const key of Object.keys(stored)) values.set(key, ENCODED)
   }
 
   /** @returns the number of keys */
@@ -58,13 +95,27 @@ export class ChangeTrackingMap {
   }
 
   /**
-   * Returns a value, remembering its encoded form if it is an object the caller could change.
+   * Reads a value without watching it: for the library's own reads, never handed to users.
+   *
+   * @param key the key to read
+   * @returns the value, or undefined
+   */
+  read(key: string): unknown {
+    const value = this.#values.get(key)
+    if (value !== ENCODED) return value
+    const decoded = this.#serializer.decode(this.#stored![key]!)
+    this.#values.set(key, decoded)
+    return decoded
+  }
+
+  /**
+   * Returns a value, remembering it if it is an object the caller could change.
    *
    * @param key the key to read
    * @returns the value, or undefined
    */
   get(key: string): unknown {
-    const value = this.#values.get(key)
+    const value = this.read(key)
     if (isMutable(value)) this.#watch(key, value)
     return value
   }
@@ -118,30 +169,32 @@ export class ChangeTrackingMap {
    * @returns an iterator of `[key, value]` pairs
    */
   *entries(): IterableIterator<[string, unknown]> {
-    for (const entry of this.#values) {
-      if (isMutable(entry[1])) this.#watch(entry[0], entry[1])
-      yield entry
+    for (const key of [...this.#values.keys()]) {
+      if (!this.#values.has(key)) continue
+      yield [key, this.get(key)]
     }
   }
 
   /**
-   * Reads values without watching them; for copies made by the library itself.
+   * Iterates over the entries without watching them; for copies made by the library itself.
    *
-   * @returns the underlying map, which the caller must not change
+   * @returns an iterator of `[key, value]` pairs, which the caller must not change
    */
-  peek(): ReadonlyMap<string, unknown> {
-    return this.#values
+  *readAll(): IterableIterator<[string, unknown]> {
+    for (const key of [...this.#values.keys()]) yield [key, this.read(key)]
   }
 
   /**
-   * Encodes every value, for a whole-record write.
+   * Encodes every value, for a whole-record write. Values never read are written as stored.
    *
    * @returns the encoded values
    * @throws {@link UnserializableValueError} when a value changed in place can no longer be stored
    */
   encodeAll(): Record<string, JsonValue> {
     const out = Object.create(null) as Record<string, JsonValue>
-    for (const [key, value] of this.#values) out[key] = this.#serializer.encode(value, key)
+    for (const [key, value] of this.#values) {
+      out[key] = value === ENCODED ? this.#stored![key]! : this.#serializer.encode(value, key)
+    }
     return out
   }
 
@@ -154,7 +207,7 @@ export class ChangeTrackingMap {
     if (this.#cleared || (this.#written !== undefined && this.#written.size > 0)) return true
     if (this.#snapshots === undefined) return false
     for (const [key, before] of this.#snapshots) {
-      if (JSON.stringify(this.#serializer.encode(this.#values.get(key), key)) !== before)
+      if (this.#differs(key, before, this.#serializer.encode(this.#values.get(key), key)))
         return true
     }
     return false
@@ -178,7 +231,7 @@ export class ChangeTrackingMap {
     }
     for (const [key, before] of this.#snapshots ?? []) {
       const encoded = this.#serializer.encode(this.#values.get(key), key)
-      if (JSON.stringify(encoded) !== before) (set ??= new Map()).set(key, encoded)
+      if (this.#differs(key, before, encoded)) (set ??= new Map()).set(key, encoded)
     }
     if (!this.#cleared && set === undefined && deleted === undefined) return undefined
     return { cleared: this.#cleared, set: set ?? new Map(), deleted: deleted ?? new Set() }
@@ -186,6 +239,17 @@ export class ChangeTrackingMap {
 
   #watch(key: string, value: unknown): void {
     if (this.#written?.has(key) === true || this.#snapshots?.has(key) === true) return
-    ;(this.#snapshots ??= new Map()).set(key, JSON.stringify(this.#serializer.encode(value, key)))
+    // Until a clear(), a key first watched still holds its loaded value: when the stored form is
+    // known it is the snapshot, and nothing needs encoding now.
+    const snapshot =
+      this.#stored !== undefined && !this.#cleared && Object.hasOwn(this.#stored, key)
+        ? STORED
+        : JSON.stringify(this.#serializer.encode(value === ENCODED ? this.read(key) : value, key))
+    ;(this.#snapshots ??= new Map()).set(key, snapshot)
+  }
+
+  #differs(key: string, before: string | typeof STORED, now: JsonValue): boolean {
+    if (before !== STORED) return JSON.stringify(now) !== before
+    return !jsonEqual(now, this.#stored![key])
   }
 }

@@ -24,7 +24,8 @@ export interface Serializer {
    */
   encode(value: unknown, key: string): JsonValue
   /**
-   * Converts data made by `encode` back into the value.
+   * Converts data made by `encode` back into the value. It must not change `json` (factories
+   * share parsed data between requests) and must return fresh objects.
    *
    * @param json the parsed JSON
    * @returns the stored value
@@ -121,20 +122,29 @@ function createJsonSerializer(withDates: boolean): Serializer {
     }
   }
 
+  // Decoding builds new containers and never changes its input, so parsed data can be shared.
   const decodeMembers = (json: Record<string, JsonValue>): Record<string, unknown> => {
-    // Assigning to an own property (even one named "__proto__") never touches the prototype.
-    const out = json as Record<string, unknown>
-    for (const name of Object.keys(json)) out[name] = decodeAt(json[name]!)
+    const out: Record<string, unknown> = {}
+    for (const name of Object.keys(json)) {
+      const value = decodeAt(json[name]!)
+      // A member named "__proto__" is data: define it, never assign through the setter.
+      if (name === '__proto__') {
+        Object.defineProperty(out, name, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
+      } else {
+        out[name] = value
+      }
+    }
     return out
   }
 
   const decodeAt = (json: JsonValue): unknown => {
     if (typeof json !== 'object' || json === null) return json
-    if (Array.isArray(json)) {
-      for (let index = 0; index < json.length; index++)
-        json[index] = decodeAt(json[index]!) as JsonValue
-      return json
-    }
+    if (Array.isArray(json)) return json.map(decodeAt)
     if (withDates) {
       const names = Object.keys(json)
       if (names.length === 1) {

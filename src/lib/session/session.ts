@@ -71,6 +71,15 @@ export interface SessionInit {
   readonly created: number
   /** True when no valid session came with the request. */
   readonly isNew: boolean
+  /**
+   * User data still in its stored (encoded) form, as an alternative to `data`: each value is
+   * decoded by the serializer on first read, a value never read is written back as stored, and
+   * objects changed in place are compared with their stored form. The session never changes it,
+   * so a factory may share one parsed record between requests.
+   */
+  readonly encodedData?: Readonly<Record<string, JsonValue>>
+  /** Library fields in their stored form; see `encodedData`. */
+  readonly encodedSystem?: Readonly<Record<string, JsonValue>>
 }
 
 /** The services a session needs from its factory. */
@@ -155,8 +164,8 @@ export class Session<Data extends object = DefaultSessionData> {
     const init = typeof internals.init === 'function' ? internals.init() : internals.init
     const { serializer } = internals.context
     internals.resolved = {
-      data: new ChangeTrackingMap(new Map(init.data), serializer),
-      system: new ChangeTrackingMap(new Map(init.system), serializer),
+      data: new ChangeTrackingMap(new Map(init.data), serializer, init.encodedData),
+      system: new ChangeTrackingMap(new Map(init.system), serializer, init.encodedSystem),
       created: init.created,
       isNew: init.isNew,
     }
@@ -250,7 +259,7 @@ export class Session<Data extends object = DefaultSessionData> {
   ): SessionValue<Data, K> | undefined {
     const state = this.#state
     if (!state.data.has(key)) return fallback
-    const value = state.data.peek().get(key) as SessionValue<Data, K>
+    const value = state.data.read(key) as SessionValue<Data, K>
     this.#mutable('pop').data.delete(key)
     return value
   }
@@ -313,7 +322,7 @@ export class Session<Data extends object = DefaultSessionData> {
    */
   toJSON(): Partial<Data> {
     const copy: Record<string, unknown> = {}
-    for (const [key, value] of this.#state.data.peek()) {
+    for (const [key, value] of this.#state.data.readAll()) {
       Object.defineProperty(copy, key, {
         value: structuredClone(value),
         enumerable: true,
@@ -360,7 +369,7 @@ export class Session<Data extends object = DefaultSessionData> {
   flash(message: FlashMessage, options: FlashOptions = {}): void {
     const system = this.#mutable('flash').system
     const field = FLASH_FIELD_PREFIX + (options.queue ?? '')
-    const queued = system.peek().get(field)
+    const queued = system.read(field)
     const list = Array.isArray(queued) ? (queued as FlashMessage[]) : []
     if (options.allowDuplicate === false) {
       const encoded = JSON.stringify(this.#internals.context.serializer.encode(message, field))
@@ -378,7 +387,7 @@ export class Session<Data extends object = DefaultSessionData> {
    * @returns a copy of the messages (changing it changes nothing), or `[]`
    */
   peekFlash(queue = ''): FlashMessage[] {
-    const queued = this.#state.system.peek().get(FLASH_FIELD_PREFIX + queue)
+    const queued = this.#state.system.read(FLASH_FIELD_PREFIX + queue)
     return Array.isArray(queued) ? (structuredClone(queued) as FlashMessage[]) : []
   }
 
@@ -391,7 +400,7 @@ export class Session<Data extends object = DefaultSessionData> {
    */
   popFlash(queue = ''): FlashMessage[] {
     const field = FLASH_FIELD_PREFIX + queue
-    const queued = this.#state.system.peek().get(field)
+    const queued = this.#state.system.read(field)
     if (!Array.isArray(queued) || queued.length === 0) return []
     this.#mutable('popFlash').system.delete(field)
     return queued as FlashMessage[]
@@ -415,13 +424,13 @@ export class Session<Data extends object = DefaultSessionData> {
    * @returns the token
    */
   getCsrfToken(): string {
-    const token = this.#state.system.peek().get(CSRF_TOKEN_FIELD)
+    const token = this.#state.system.read(CSRF_TOKEN_FIELD)
     return typeof token === 'string' ? token : this.newCsrfToken()
   }
 
   /** The user this session belongs to, as set by {@link Session.setOwner}, or undefined. */
   get owner(): string | undefined {
-    const owner = this.#state.system.peek().get(OWNER_FIELD)
+    const owner = this.#state.system.read(OWNER_FIELD)
     return typeof owner === 'string' ? owner : undefined
   }
 
@@ -546,7 +555,7 @@ export class SessionCommitView {
    * @returns its value, without marking anything
    */
   readSystem(name: string): unknown {
-    return this.#resolved.system.peek().get(name)
+    return this.#resolved.system.read(name)
   }
   /** Refuses further changes: the headers are on their way. Reads stay allowed. */
   lock(): void {

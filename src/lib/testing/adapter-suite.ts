@@ -212,6 +212,10 @@ function createRoutes(): {
       session.setDefault('cart', { items: [] }).items.push('x')
       return { body: 'nested' }
     },
+    '/too-large': (session) => {
+      session.set('mark', 'x'.repeat(5000))
+      return { body: 'this body must not be sent' }
+    },
     '/invalidate': (session) => {
       session.invalidate()
       return { body: 'invalidated' }
@@ -716,6 +720,18 @@ export function runAdapterSuite(
         })
       })
     }
+
+    describe('with a session too large to save', () => {
+      it('answers 500 with no cookie and without the page the handler meant to send', async () => {
+        const factory = await signedCookieSuiteFactory.create({ setOnException: true })
+        await withApp(makeApp, factory, async (get) => {
+          const response = await get('/too-large')
+          assert.equal(response.status, 500)
+          assert.deepEqual(response.headers.getSetCookie(), [])
+          assert.doesNotMatch(await response.text(), /must not be sent/)
+        })
+      })
+    })
 
     describe('with an unavailable store', () => {
       it('answers 503 when the session cannot be loaded', async () => {
