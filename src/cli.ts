@@ -5,11 +5,13 @@
  *
  * @module cloakroom/cli
  */
-import { EXIT_USAGE, type CliCommand, type CliIO } from './lib/cli/command.js'
+import { EXIT_USAGE, failure, type CliCommand, type CliIO } from './lib/cli/command.js'
 import { inspectCommand } from './lib/cli/inspect.js'
 import { keygenCommand } from './lib/cli/keygen.js'
+import { pruneCommand } from './lib/cli/prune.js'
+import { statsCommand } from './lib/cli/stats.js'
 
-const COMMANDS: readonly CliCommand[] = [keygenCommand, inspectCommand]
+const COMMANDS: readonly CliCommand[] = [keygenCommand, inspectCommand, pruneCommand, statsCommand]
 
 const usage = (): string =>
   [
@@ -26,6 +28,7 @@ const io: CliIO = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
+  isStderrTTY: process.stderr.isTTY === true,
 }
 
 const [name, ...args] = process.argv.slice(2)
@@ -37,5 +40,14 @@ if (name === undefined || name === '--help' || name === '-h' || name === 'help')
   io.stderr(`cloakroom: unknown command "${name}" (run cloakroom --help)\n`)
   process.exitCode = EXIT_USAGE
 } else {
-  process.exitCode = await command.run(args, io)
+  try {
+    process.exitCode = await command.run(args, io)
+  } catch (error) {
+    // A bug or an unforeseen failure: still one line, no stack trace.
+    process.exitCode = failure(
+      io,
+      command.name,
+      error instanceof Error ? error.message : String(error),
+    )
+  }
 }

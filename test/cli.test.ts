@@ -1,13 +1,25 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
+import pg from 'pg'
+import { createClient } from 'redis'
 import {
   createEncryptedCookieFactory,
   createSignedCookieFactory,
   type Session,
   type SessionFactory,
+  type SessionStore,
 } from 'cloakroom'
+import { createFileStore } from 'cloakroom/file'
+import { createPostgresStore } from 'cloakroom/postgres'
+import { createPyramidCookieFactory } from 'cloakroom/pyramid'
+import { createRedisStore } from 'cloakroom/redis'
+import { createSqliteStore } from 'cloakroom/sqlite'
+import { POSTGRES, REDIS_URL, serviceSkip, uniqueName } from './helpers/services.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SECRET = 'cli-test-secret-0123456789abcdefghijk'
@@ -43,8 +55,8 @@ function mint(factory: SessionFactory, values: Record<string, unknown>): string[
   )
 }
 
-const oneLine = (run: Run): void => {
-  assert.equal(run.code, 2)
+const oneLine = (run: Run, code = 2): void => {
+  assert.equal(run.code, code, run.stderr)
   assert.equal(run.stdout, '')
   assert.equal(run.stderr.trimEnd().split('\n').length, 1, run.stderr)
 }
@@ -169,5 +181,371 @@ describe('cloakroom (CLI)', () => {
     assert.match(runs[3].stderr, /not a Cloakroom/)
     assert.match(runs[4].stderr, /CLOAKROOM_SECRET/)
     assert.match(runs[5].stderr, /Unknown option '--secrt'/)
+  })
+})
+
+const postgresSkip = await serviceSkip('postgres')
+const redisSkip = await serviceSkip('redis')
+const POSTGRES_URL = `postgres://${POSTGRES.user}@${POSTGRES.host}:${POSTGRES.port}/${POSTGRES.database}`
+const HOUR = 3_600_000
+const hasScript = spawnSync('script', ['--version']).status === 0
+
+const temp = mkdtempSync(join(tmpdir(), 'cloakroom-cli-'))
+after(() => rmSync(temp, { recursive: true, force: true }))
+let tempCount = 0
+const tempPath = (name: string): string => join(temp, `${name}-${tempCount++}`)
+
+/** Runs the CLI in a pseudo-terminal (script(1)), so standard error is a TTY. */
+function cliOnTerminal(args: string[]): Promise<Run> {
+  const quote = (arg: string): string => `'${arg.replaceAll("'", "'\\''")}'`
+  const command = [process.execPath, '--import', 'tsx', 'src/cli.ts', ...args].map(quote).join(' ')
+  return new Promise((resolve) => {
+    execFile('script', ['-qec', command, '/dev/null'], { cwd: ROOT }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+interface Seeded {
+  /** When the oldest live session began (ISO 8601). */
+  readonly oldest: string
+  /** The bytes of data and library fields (JSON) of the largest live session. */
+  readonly largest: number
+}
+
+/**
+ * Stores `live` live sessions (session i began i + 1 hours ago and holds i + 1 "x"s) and
+ * `expired` sessions that expired an hour ago, relative to the real clock the CLI uses.
+ */
+async function seed(store: SessionStore, live: number, expired: number): Promise<Seeded> {
+  const now = Date.now()
+  for (let i = 0; i < live; i++) {
+    await store.set(`live-${i}`, {
+      data: { n: 'x'.repeat(i + 1) },
+      system: {},
+      created: now - (i + 1) * HOUR,
+      lastActive: now,
+      expires: now + HOUR,
+    })
+  }
+  for (let i = 0; i < expired; i++) {
+    await store.set(`dead-${i}`, {
+      data: { n: 'y'.repeat(1000) },
+      system: {},
+      created: now - 100 * HOUR,
+      lastActive: now - 2 * HOUR,
+      expires: now - HOUR,
+    })
+  }
+  return {
+    oldest: new Date(now - live * HOUR).toISOString(),
+    largest: JSON.stringify({ n: 'x'.repeat(live) }).length + '{}'.length,
+  }
+}
+
+const json = (run: Run): unknown => {
+  assert.equal(run.code, 0, run.stderr)
+  return JSON.parse(run.stdout)
+}
+
+describe('cloakroom prune / stats (CLI)', () => {
+  it('SQLite: stats counts, prune deletes only expired rows (custom table), both with --json', async () => {
+    const path = tempPath('sessions.db')
+    const store = createSqliteStore({ database: path, tableName: 'my_sessions' })
+    const seeded = await seed(store, 3, 5)
+    await store.close()
+    const url = `sqlite:${path}`
+    const before = await cli(['stats', '--store', url, '--table', 'my_sessions', '--json'])
+    assert.deepEqual(json(before), {
+      store: url,
+      live: 3,
+      expired: 5,
+      oldestCreated: seeded.oldest,
+      largestBytes: seeded.largest,
+    })
+    const pruned = await cli(['prune', '--store', url, '--table', 'my_sessions', '--json'])
+    assert.deepEqual(json(pruned), { store: url, deleted: 5 })
+    assert.equal(pruned.stderr, '', 'no progress line when standard error is not a terminal')
+    const [again, afterText, missingTable] = await Promise.all([
+      cli(['prune', '--store', url, '--table', 'my_sessions']),
+      cli(['stats', '--store', url, '--table', 'my_sessions']),
+      cli(['stats', '--store', url]),
+    ])
+    assert.equal(again.stdout, `Deleted 0 expired sessions from ${url}.\n`)
+    assert.match(afterText.stdout, /live: +3 sessions\nexpired: +0 records\n/)
+    assert.match(afterText.stdout, new RegExp(`oldest: +created ${seeded.oldest}`))
+    assert.match(afterText.stdout, new RegExp(`largest: +${seeded.largest} bytes`))
+    oneLine(missingTable, 1)
+    assert.match(missingTable.stderr, /no table "cloakroom_sessions" \(set --table\)/)
+  })
+
+  it('file store: stats counts, prune deletes only expired files', async () => {
+    const dir = tempPath('files')
+    const seeded = await seed(createFileStore({ dir }), 2, 3)
+    const url = `file:${dir}`
+    assert.deepEqual(json(await cli(['stats', '--store', url, '--json'])), {
+      store: url,
+      live: 2,
+      expired: 3,
+      oldestCreated: seeded.oldest,
+      largestBytes: seeded.largest,
+    })
+    assert.deepEqual(json(await cli(['prune', '--store', url, '--batch-size', '2', '--json'])), {
+      store: url,
+      deleted: 3,
+    })
+    const after = json(await cli(['stats', '--store', url, '--json'])) as Record<string, unknown>
+    assert.equal(after.live, 2)
+    assert.equal(after.expired, 0)
+  })
+
+  it('an empty store: stats prints null for the oldest and the largest', async () => {
+    const dir = tempPath('empty')
+    createFileStore({ dir })
+    const [asJson, asText] = await Promise.all([
+      cli(['stats', '--store', `file:${dir}`, '--json']),
+      cli(['stats', '--store', `file:${dir}`]),
+    ])
+    assert.deepEqual(json(asJson), {
+      store: `file:${dir}`,
+      live: 0,
+      expired: 0,
+      oldestCreated: null,
+      largestBytes: null,
+    })
+    assert.match(asText.stdout, /oldest: +-\nlargest: +-\n/)
+  })
+
+  it(
+    'PostgreSQL: stats and batched prune on a table of its own',
+    { skip: postgresSkip },
+    async () => {
+      const table = uniqueName()
+      const pool = new pg.Pool({ ...POSTGRES, max: 2 })
+      try {
+        const seeded = await seed(createPostgresStore({ pool, table }), 2, 5)
+        const args = ['--store', POSTGRES_URL, '--table', table, '--json']
+        assert.deepEqual(json(await cli(['stats', ...args])), {
+          store: POSTGRES_URL,
+          live: 2,
+          expired: 5,
+          oldestCreated: seeded.oldest,
+          // jsonb's text form adds a space after ":".
+          largestBytes: seeded.largest + 1,
+        })
+        assert.deepEqual(json(await cli(['prune', ...args, '--batch-size', '2'])), {
+          store: POSTGRES_URL,
+          deleted: 5,
+        })
+        const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`)
+        assert.equal(Number(rows[0]!.n), 2)
+        const missing = await cli(['stats', '--store', POSTGRES_URL, '--table', `${table}_none`])
+        oneLine(missing, 1)
+        assert.match(missing.stderr, /no table public\.\S+_none .*set --schema and --table/)
+      } finally {
+        await pool.query(`DROP TABLE IF EXISTS "${table}"`)
+        await pool.end()
+      }
+    },
+  )
+
+  it(
+    'Redis: stats walks the prefix; prune explains native expiry and prints 0',
+    { skip: redisSkip },
+    async () => {
+      const prefix = `${uniqueName()}:`
+      const client = createClient({ url: REDIS_URL })
+      await client.connect()
+      try {
+        const seeded = await seed(createRedisStore({ client, prefix }), 2, 0)
+        assert.deepEqual(
+          json(await cli(['stats', '--store', REDIS_URL, '--prefix', prefix, '--json'])),
+          {
+            store: `${REDIS_URL}`,
+            live: 2,
+            expired: 0,
+            oldestCreated: seeded.oldest,
+            largestBytes: seeded.largest,
+          },
+        )
+        const pruned = await cli(['prune', '--store', REDIS_URL, '--json'])
+        assert.deepEqual(json(pruned), { store: REDIS_URL, deleted: 0 })
+        assert.match(pruned.stderr, /^cloakroom prune: Redis expires sessions itself.*\n$/)
+      } finally {
+        await client.del([`${prefix}{live-0}`, `${prefix}{live-1}`])
+        await client.close()
+      }
+    },
+  )
+
+  it(
+    'draws a progress line on standard error only when it is a terminal',
+    {
+      skip: hasScript
+        ? false
+        : 'script(1) is not installed (the progress line is unit-tested in progress.test.ts)',
+    },
+    async () => {
+      const path = tempPath('progress.db')
+      const store = createSqliteStore({ database: path })
+      await seed(store, 1, 3)
+      await store.close()
+      const run = await cliOnTerminal(['prune', '--store', `sqlite:${path}`, '--batch-size', '1'])
+      assert.equal(run.code, 0, run.stdout)
+      // script(1) merges both streams of the terminal into its standard output.
+      for (const count of ['1 expired session', '2 expired sessions', '3 expired sessions']) {
+        assert.ok(run.stdout.includes(`\rpruning: ${count} deleted so far...\x1b[K`), run.stdout)
+      }
+      assert.ok(
+        run.stdout.includes(`\r\x1b[KDeleted 3 expired sessions from sqlite:${path}.`),
+        'the line is erased before the result',
+      )
+    },
+  )
+
+  it('fails with exit code 2 and one line on bad input, never echoing a URL', async () => {
+    const runs = await Promise.all([
+      cli(['prune']),
+      cli(['prune', '--store']),
+      cli(['prune', '--store', 'mysql://user:pa55word@host/db']),
+      cli(['stats', '--store', 'sessions.db']),
+      cli(['stats', '--store', 'sqlite:x.db', '--schema', 'auth']),
+      cli(['stats', '--store', 'file:x', '--prefix', 'p:']),
+      cli(['prune', '--store', 'sqlite:x.db', '--batch-size', '0']),
+      cli(['stats', '--store', 'file:x', '--frob']),
+      cli(['prune', 'extra', '--store', 'file:x']),
+      cli(['stats', '--store', 'postgres://h/db', '--table', 'x'.repeat(70)]),
+    ])
+    for (const run of runs) {
+      oneLine(run)
+      assert.ok(!run.stderr.includes('pa55word'), run.stderr)
+    }
+    assert.match(runs[0].stderr, /give --store URL or set CLOAKROOM_STORE/)
+    assert.match(runs[1].stderr, /--store <value>' argument missing/)
+    assert.match(runs[2].stderr, /unknown store scheme "mysql:"/)
+    assert.match(runs[3].stderr, /--store needs a scheme/)
+    assert.match(runs[4].stderr, /--schema applies to postgres stores only/)
+    assert.match(runs[5].stderr, /--prefix applies to redis stores only/)
+    assert.match(runs[6].stderr, /--batch-size must be a whole number/)
+    assert.match(runs[7].stderr, /Unknown option '--frob'/)
+    assert.match(runs[8].stderr, /takes no arguments/)
+    assert.match(runs[9].stderr, /--table: PostgreSQL identifiers hold at most 63 bytes/)
+  })
+
+  it('fails with exit code 1 and one line when the store is missing or unreachable, creating nothing', async () => {
+    const missingFile = join(temp, 'missing.db')
+    const missingDir = join(temp, 'missing-dir')
+    const runs = await Promise.all([
+      cli(['prune', '--store', `sqlite:${missingFile}`]),
+      cli(['stats', '--store', `file:${missingDir}`]),
+      cli(['stats', '--store', 'postgres://postgres:pa55word@127.0.0.1:1/test']),
+      cli(['stats', '--store', 'redis://:pa55word@127.0.0.1:1']),
+      cli(['prune', '--store', `sqlite:${join(ROOT, 'package.json')}`]),
+    ])
+    for (const run of runs) {
+      oneLine(run, 1)
+      assert.ok(!run.stderr.includes('pa55word'), run.stderr)
+      assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace')
+    }
+    assert.match(runs[0].stderr, /no SQLite database at /)
+    assert.match(runs[1].stderr, /no directory at /)
+    assert.match(
+      runs[2].stderr,
+      /cannot reach PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/test: .*ECONNREFUSED/,
+    )
+    assert.match(runs[3].stderr, /redis:\/\/:\*\*\*@127\.0\.0\.1:1: .*ECONNREFUSED/)
+    assert.match(runs[4].stderr, /package\.json/)
+    assert.equal(existsSync(missingFile), false)
+    assert.equal(existsSync(missingDir), false)
+  })
+
+  it("prints usage for --help, listing every command and each command's options", async () => {
+    const [help, prune, stats] = await Promise.all([
+      cli(['--help']),
+      cli(['prune', '--help']),
+      cli(['stats', '--help']),
+    ])
+    assert.match(help.stdout, /keygen[\s\S]*inspect[\s\S]*prune[\s\S]*stats/)
+    assert.equal(prune.code, 0)
+    assert.match(
+      prune.stdout,
+      /--store URL[\s\S]*sqlite:PATH[\s\S]*--table[\s\S]*--schema[\s\S]*--batch-size[\s\S]*--json/,
+    )
+    assert.equal(stats.code, 0)
+    assert.match(stats.stdout, /--store URL[\s\S]*--prefix[\s\S]*--json/)
+  })
+})
+
+describe('cloakroom inspect (Pyramid cookies)', () => {
+  const PYRAMID_SECRET = 'pyramid-secret-0123456789abcdefghijklmnopqrstuvwxyz'
+
+  it('decodes a Pyramid cookie with the default or the given salt and hashalg', async () => {
+    const [plain] = mint(createPyramidCookieFactory({ secret: PYRAMID_SECRET, now: () => NOW }), {
+      user: 'ann',
+    })
+    const [salted] = mint(
+      createPyramidCookieFactory({
+        secret: PYRAMID_SECRET,
+        salt: 'my.salt.',
+        hashalg: 'sha256',
+        now: () => NOW,
+      }),
+      { user: 'bob' },
+    )
+    const value = (cookie: string | undefined): string => cookie!.slice('session='.length)
+    const [fromPlain, fromSalted, fromHeader, asText] = await Promise.all([
+      cli(['inspect', value(plain), '--secret', PYRAMID_SECRET, '--json']),
+      cli([
+        'inspect',
+        value(salted),
+        '--secret',
+        'w'.repeat(32),
+        '--secret',
+        PYRAMID_SECRET,
+        '--salt',
+        'my.salt.',
+        '--hashalg',
+        'sha256',
+        '--json',
+      ]),
+      cli(['inspect', `a=1; ${plain!}`, '--json'], { CLOAKROOM_SECRET: PYRAMID_SECRET }),
+      cli(['inspect', value(plain), '--secret', PYRAMID_SECRET]),
+    ])
+    assert.deepEqual(json(fromPlain), {
+      kind: 'pyramid',
+      created: new Date(NOW).toISOString(),
+      lastActive: new Date(NOW).toISOString(),
+      data: { user: 'ann' },
+      system: {},
+    })
+    assert.deepEqual((json(fromSalted) as { data: unknown }).data, { user: 'bob' })
+    assert.deepEqual(json(fromHeader), json(fromPlain))
+    assert.match(asText.stdout, /kind: +pyramid\ncreated:/)
+    for (const run of [fromPlain, fromSalted, fromHeader, asText]) {
+      assert.ok(!run.stdout.includes(PYRAMID_SECRET), 'the secret is never printed')
+    }
+  })
+
+  it('fails with exit code 2 and one line for a wrong salt or hashalg', async () => {
+    const [cookie] = mint(createPyramidCookieFactory({ secret: PYRAMID_SECRET }), { user: 'ann' })
+    const value = cookie!.slice('session='.length)
+    const runs = await Promise.all([
+      cli(['inspect', value, '--secret', PYRAMID_SECRET, '--salt', 'other.']),
+      cli(['inspect', value, '--secret', PYRAMID_SECRET, '--hashalg', 'sha256']),
+      cli(['inspect', value, '--secret', PYRAMID_SECRET, '--hashalg', 'md5']),
+      cli(['inspect', 'c2hvcnQ=', '--secret', PYRAMID_SECRET]),
+    ])
+    for (const run of runs) {
+      oneLine(run)
+      assert.ok(!run.stderr.includes(PYRAMID_SECRET), run.stderr)
+    }
+    assert.match(
+      runs[0].stderr,
+      /as a Pyramid cookie it does not authenticate.*--salt or --hashalg/,
+    )
+    assert.match(runs[1].stderr, /as a Pyramid cookie it does not authenticate/)
+    assert.match(runs[2].stderr, /"--hashalg".*MD5 is refused/)
+    assert.match(runs[3].stderr, /not a Cloakroom signed .* or Pyramid \(base64\) cookie value/)
   })
 })

@@ -8,6 +8,11 @@ export interface CliIO {
   readonly stderr: (text: string) => void
   /** The process environment. */
   readonly env: Readonly<Record<string, string | undefined>>
+  /**
+   * Whether standard error is a terminal: progress lines are drawn only then.
+   * @defaultValue false
+   */
+  readonly isStderrTTY?: boolean
 }
 
 /** One subcommand of the `cloakroom` command line. */
@@ -21,13 +26,33 @@ export interface CliCommand {
   /**
    * @param args the arguments after the command name
    * @param io where to write
-   * @returns the exit code: 0 on success, {@link EXIT_USAGE} on bad input
+   * @returns the exit code: 0 on success, {@link EXIT_USAGE} on bad input, {@link EXIT_FAILURE}
+   * when the work itself failed
    */
   run(args: readonly string[], io: CliIO): number | Promise<number>
 }
 
 /** The exit code for bad input of any kind; the message is one line on standard error. */
 export const EXIT_USAGE = 2
+
+/**
+ * The exit code for a runtime failure (a database that cannot be reached, a missing file); the
+ * message is one line on standard error.
+ */
+export const EXIT_FAILURE = 1
+
+/**
+ * Writes a one-line error for a command whose work failed and returns {@link EXIT_FAILURE}.
+ *
+ * @param io where to write
+ * @param command the command name
+ * @param message what failed (never a secret)
+ * @returns the exit code for a runtime failure, 1
+ */
+export function failure(io: CliIO, command: string, message: string): number {
+  io.stderr(`cloakroom ${command}: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
+  return EXIT_FAILURE
+}
 
 /**
  * Writes a one-line error for a command and returns {@link EXIT_USAGE}.

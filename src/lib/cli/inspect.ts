@@ -1,6 +1,7 @@
-import type { InvalidCookieReason } from '../codec/cookie-codec.js'
+import type { CookieCodec, InvalidCookieReason } from '../codec/cookie-codec.js'
 import { createEncryptedCodec, ENCRYPTED_FORMAT_VERSION } from '../codec/encrypted-codec.js'
 import { createKeyring } from '../codec/keyring.js'
+import { createPyramidCodec, PYRAMID_DEFAULT_SALT } from '../codec/pyramid-codec.js'
 import { createSignedCodec, SIGNED_FORMAT_VERSION } from '../codec/signed-codec.js'
 import { ConfigError } from '../errors.js'
 import { joinCookieChunks, MAX_COOKIE_CHUNKS } from '../factory/cookie-chunks.js'
@@ -10,10 +11,10 @@ import { parseCommandArgs, usageError, type CliCommand } from './command.js'
 
 /** A decoded session cookie, as `cloakroom inspect` shows it. Never holds a secret. */
 export interface InspectedCookie {
-  /** Which factory made the cookie. */
-  readonly kind: 'signed' | 'encrypted'
-  /** The id of the key that signed or encrypted it. */
-  readonly keyId: string
+  /** Which factory made the cookie (`pyramid`: Pyramid's `SignedCookieSessionFactory`). */
+  readonly kind: 'signed' | 'encrypted' | 'pyramid'
+  /** The id of the key that signed or encrypted it; absent for a Pyramid cookie, which names none. */
+  readonly keyId?: string
   /** When the session began (ISO 8601). */
   readonly created: string
   /** When the cookie was last written or re-issued (ISO 8601). */
@@ -29,7 +30,23 @@ export type InspectResult =
   | { readonly ok: true; readonly cookie: InspectedCookie }
   | { readonly ok: false; readonly message: string }
 
+/** The Pyramid settings {@link inspectCookie} uses for a value that is plain base64. */
+export interface InspectPyramidOptions {
+  /**
+   * The `salt` of the Pyramid app.
+   * @defaultValue `'pyramid.session.'`
+   */
+  readonly salt?: string
+  /**
+   * The `hashalg` of the Pyramid app.
+   * @defaultValue `'sha512'`
+   */
+  readonly hashalg?: string
+}
+
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/
+/** A Pyramid cookie value: base64 (either alphabet), optionally padded, optionally quoted. */
+const PLAIN_BASE64 = /^"?[A-Za-z0-9+/_-]+={0,2}"?$/
 const CHUNK = /^[1-9][0-9]?~/
 
 const failure = (message: string): InspectResult => ({ ok: false, message })
@@ -37,7 +54,8 @@ const failure = (message: string): InspectResult => ({ ok: false, message })
 /** Finds the cookie value in what the user pasted: a bare value, or a Cookie header. */
 function cookieValue(input: string, cookieName: string): string | InspectResult {
   const text = input.trim().replace(/^(?:set-)?cookie:\s*/i, '')
-  if (!text.includes('=')) {
+  // A padded base64 value (a Pyramid cookie) holds "=" too, but only at its end.
+  if (!text.includes('=') || PLAIN_BASE64.test(text)) {
     if (CHUNK.test(text)) {
       return failure(
         'this is one chunk of a split session; pass the whole Cookie header (quoted) instead.',
@@ -70,13 +88,23 @@ function explain(reason: InvalidCookieReason, kind: string, cookieName: string):
   }
 }
 
+function explainPyramid(reason: InvalidCookieReason): string {
+  return reason === 'bad-signature'
+    ? 'not a Cloakroom cookie, and as a Pyramid cookie it does not authenticate with the given secret(s) (wrong secret, --salt or --hashalg, or a changed value).'
+    : NOT_A_COOKIE
+}
+
+const NOT_A_COOKIE = `not a Cloakroom signed (${SIGNED_FORMAT_VERSION}.…), encrypted (${ENCRYPTED_FORMAT_VERSION}.…) or Pyramid (base64) cookie value.`
+
 /**
- * Decodes a signed or encrypted session cookie for debugging. Timeouts are not applied: an
- * expired cookie still decodes.
+ * Decodes a signed, encrypted or Pyramid session cookie for debugging. A value that is plain
+ * base64 (no Cloakroom version prefix) is tried as a cookie of Pyramid's
+ * `SignedCookieSessionFactory`. Timeouts are not applied: an expired cookie still decodes.
  *
  * @param input the cookie value, or a `Cookie` header holding it (needed for split sessions)
  * @param secrets the secrets to try, in order
  * @param cookieName the cookie name the factory uses (keys are derived per cookie name)
+ * @param pyramid the salt and hash algorithm of the Pyramid app, for Pyramid cookies
  * @returns the decoded cookie, or a one-line explanation (never containing a secret)
  *
  * @example
@@ -89,8 +117,21 @@ export function inspectCookie(
   input: string,
   secrets: readonly string[],
   cookieName = 'session',
+  pyramid: InspectPyramidOptions = {},
 ): InspectResult {
   if (secrets.length === 0) return failure('give at least one secret.')
+  const pyramidOptions = {
+    salt: pyramid.salt ?? PYRAMID_DEFAULT_SALT,
+    hashalg: pyramid.hashalg ?? 'sha512',
+  }
+  try {
+    // Checks the hash algorithm now, whatever the cookie turns out to be.
+    createPyramidCodec({ ...pyramidOptions, secret: 'x'.repeat(64), cacheEntries: 0 })
+  } catch (error) {
+    if (error instanceof ConfigError)
+      return failure(error.message.replace('"hashalg"', '"--hashalg"'))
+    throw error
+  }
   for (const secret of secrets) {
     try {
       createKeyring(secret, 'inspect', '--secret')
@@ -107,19 +148,28 @@ export function inspectCookie(
       ? 'signed'
       : undefined
   const keyId = value.split('.')[1] ?? ''
-  if (kind === undefined || !KEY_ID.test(keyId)) {
-    return failure(
-      `not a Cloakroom signed (${SIGNED_FORMAT_VERSION}.…) or encrypted (${ENCRYPTED_FORMAT_VERSION}.…) cookie value.`,
-    )
-  }
+  // Neither Cloakroom prefix: a Pyramid cookie is plain base64 (its payload is JSON, no dots).
+  const isPyramid = kind === undefined && PLAIN_BASE64.test(value)
+  if (!isPyramid && (kind === undefined || !KEY_ID.test(keyId))) return failure(NOT_A_COOKIE)
   let reason: InvalidCookieReason = 'malformed'
   for (const secret of secrets) {
-    // The cookie names its key; the key itself depends only on the secret and the purpose.
-    const keyring = createKeyring({ id: keyId, secret }, `${kind}-cookie/${cookieName}`)
-    const codec =
-      kind === 'encrypted'
-        ? createEncryptedCodec({ keyring, cookieName, cacheEntries: 0 })
-        : createSignedCodec({ keyring, cacheEntries: 0 })
+    let codec: CookieCodec
+    if (kind === undefined) {
+      try {
+        codec = createPyramidCodec({ ...pyramidOptions, secret, cacheEntries: 0 })
+      } catch (error) {
+        if (error instanceof ConfigError)
+          return failure(error.message.replace('"secret"', '"--secret"'))
+        throw error
+      }
+    } else {
+      // The cookie names its key; the key itself depends only on the secret and the purpose.
+      const keyring = createKeyring({ id: keyId, secret }, `${kind}-cookie/${cookieName}`)
+      codec =
+        kind === 'encrypted'
+          ? createEncryptedCodec({ keyring, cookieName, cacheEntries: 0 })
+          : createSignedCodec({ keyring, cacheEntries: 0 })
+    }
     const decoded = codec.decode(value)
     if (!decoded.ok) {
       reason = decoded.reason
@@ -135,8 +185,8 @@ export function inspectCookie(
     return {
       ok: true,
       cookie: {
-        kind,
-        keyId,
+        kind: kind ?? 'pyramid',
+        ...(kind === undefined ? {} : { keyId }),
         created: new Date(created).toISOString(),
         lastActive: new Date(lastActive).toISOString(),
         data: parsed.d ?? {},
@@ -144,14 +194,14 @@ export function inspectCookie(
       },
     }
   }
-  return failure(explain(reason, kind, cookieName))
+  return failure(kind === undefined ? explainPyramid(reason) : explain(reason, kind, cookieName))
 }
 
 function formatText(cookie: InspectedCookie): string {
   const indent = (json: JsonValue): string => JSON.stringify(json, null, 2).replace(/\n/g, '\n  ')
   return [
     `kind:        ${cookie.kind}`,
-    `key id:      ${cookie.keyId}`,
+    ...(cookie.keyId === undefined ? [] : [`key id:      ${cookie.keyId}`]),
     `created:     ${cookie.created}`,
     `last active: ${cookie.lastActive}`,
     `data:        ${indent(cookie.data)}`,
@@ -160,14 +210,17 @@ function formatText(cookie: InspectedCookie): string {
   ].join('\n')
 }
 
-/** `cloakroom inspect`: decodes a signed or encrypted cookie for debugging. */
+/** `cloakroom inspect`: decodes a signed, encrypted or Pyramid cookie for debugging. */
 export const inspectCommand: CliCommand = {
   name: 'inspect',
-  summary: 'decode a signed or encrypted session cookie for debugging',
-  usage: `Usage: cloakroom inspect <cookie> [--secret S]... [--cookie-name NAME] [--json]
+  summary: 'decode a signed, encrypted or Pyramid session cookie for debugging',
+  usage: `Usage: cloakroom inspect <cookie> [--secret S]... [--cookie-name NAME]
+                         [--salt SALT] [--hashalg ALG] [--json]
 
 Decodes a Cloakroom signed or encrypted session cookie and prints its key id, times, data and
-library fields. Timeouts are not applied. The secret is never printed.
+library fields. A value that is plain base64 is tried as a cookie of Pyramid's
+SignedCookieSessionFactory (cloakroom/pyramid). Timeouts are not applied. The secret is never
+printed.
 
 <cookie> is the cookie value, or a whole Cookie header in quotes (needed for a session split
 over several cookies: "session.0=...; session.1=...").
@@ -177,6 +230,8 @@ Options:
                       CLOAKROOM_SECRET environment variable is used (preferred: a secret on the
                       command line ends up in your shell history)
   --cookie-name NAME  the factory's cookieName; keys are derived per name (default: session)
+  --salt SALT         Pyramid cookies: the app's salt (default: pyramid.session.)
+  --hashalg ALG       Pyramid cookies: the app's hashalg (default: sha512)
   --json              print one JSON object
   --help              show this text
 `,
@@ -184,6 +239,8 @@ Options:
     const parsed = parseCommandArgs(args, {
       secret: { type: 'string', multiple: true },
       'cookie-name': { type: 'string' },
+      salt: { type: 'string' },
+      hashalg: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     })
@@ -206,6 +263,10 @@ Options:
       positionals[0]!,
       secrets,
       typeof cookieName === 'string' ? cookieName : 'session',
+      {
+        ...(typeof values.salt === 'string' ? { salt: values.salt } : {}),
+        ...(typeof values.hashalg === 'string' ? { hashalg: values.hashalg } : {}),
+      },
     )
     if (!result.ok) return usageError(io, 'inspect', result.message)
     io.stdout(

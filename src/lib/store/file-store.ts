@@ -3,7 +3,13 @@ import { constants, lstatSync, mkdirSync, realpathSync } from 'node:fs'
 import * as fsPromises from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { ConfigError, StoreUnavailableError } from '../errors.js'
-import type { SessionStore, StoredSession, StoredSessionSummary } from './session-store.js'
+import type {
+  PruneOptions,
+  SessionStore,
+  StoreStats,
+  StoredSession,
+  StoredSessionSummary,
+} from './session-store.js'
 import {
   applySessionPatch,
   isSafeIdHash,
@@ -59,15 +65,26 @@ export interface FileStoreOptions {
   readonly fs?: FileStoreFs
 }
 
-/** The file store: a {@link SessionStore} with `prune()`. */
+/** The file store: a {@link SessionStore} with `prune()` and `stats()`. */
 export interface FileStore extends SessionStore {
   /** The resolved directory of the session files. */
   readonly dir: string
   /**
-   * Removes expired and unusable session files, and temporary files left by a crash.
+   * Removes expired and unusable session files, and temporary files left by a crash. Files are
+   * removed one at a time; `onProgress` is called after every `batchSize` files examined (default
+   * 100) and once at the end.
+   * @param options the batch size and a progress callback
    * @returns how many session files were removed
+   * @throws {@link ConfigError} when `batchSize` is not a whole number greater than 0
    */
-  prune(): Promise<number>
+  prune(options?: PruneOptions): Promise<number>
+  /**
+   * Reads every session file (without changing any) and counts the live ones and those that
+   * `prune()` would remove (expired or unusable). Unusable files are not reported to
+   * `onCorruptRecord` here.
+   * @returns the statistics
+   */
+  stats(): Promise<StoreStats>
 }
 
 const RECORD_FILE = /^([A-Za-z0-9_-]{1,128})\.json$/
@@ -344,10 +361,20 @@ export function createFileStore(options: FileStoreOptions): FileStore {
         return removed
       })
     },
-    prune() {
+    prune(pruneOptions) {
+      const batchSize = pruneOptions?.batchSize ?? 100
+      if (!Number.isInteger(batchSize) || batchSize <= 0) {
+        return Promise.reject(
+          new ConfigError('batchSize', 'expected a whole number greater than 0.'),
+        )
+      }
+      const onProgress = pruneOptions?.onProgress
       return guard('prune', async () => {
         let removed = 0
+        let examined = 0
         for (const idHash of await recordKeys()) {
+          if (examined > 0 && examined % batchSize === 0) onProgress?.(removed)
+          examined++
           const gone = await withLock(idHash, async () => {
             const result = await read(idHash)
             const dead =
@@ -365,7 +392,34 @@ export function createFileStore(options: FileStoreOptions): FileStore {
           if (stat !== undefined && time - stat.mtimeMs > STALE_TEMP_MS)
             await fs.unlink(path).catch(() => undefined)
         }
+        onProgress?.(removed)
         return removed
+      })
+    },
+    stats() {
+      return guard('stats', async () => {
+        const time = now()
+        let live = 0
+        let expired = 0
+        let oldestCreated: number | null = null
+        let largestBytes: number | null = null
+        for (const idHash of await recordKeys()) {
+          const result = await read(idHash)
+          if (result.kind === 'missing') continue
+          if (result.kind === 'corrupt' || result.record.expires <= time) {
+            expired++
+            continue
+          }
+          const { record } = result
+          const bytes =
+            Buffer.byteLength(JSON.stringify(record.data)) +
+            Buffer.byteLength(JSON.stringify(record.system))
+          live++
+          oldestCreated = Math.min(oldestCreated ?? record.created, record.created)
+          largestBytes = Math.max(largestBytes ?? bytes, bytes)
+        }
+        const stats: StoreStats = { live, expired, oldestCreated, largestBytes }
+        return stats
       })
     },
   }

@@ -1,7 +1,13 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg'
 import { ConfigError, StoreUnavailableError } from '../errors.js'
 import type { JsonValue } from '../session/serializer.js'
-import type { SessionStore, StoredSession, StoredSessionSummary } from './session-store.js'
+import type {
+  PruneOptions,
+  SessionStore,
+  StoreStats,
+  StoredSession,
+  StoredSessionSummary,
+} from './session-store.js'
 
 /** Options of {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -53,14 +59,23 @@ export interface PostgresStoreOptions {
   readonly onError?: (error: unknown) => void
 }
 
-/** The PostgreSQL store: a {@link SessionStore} with `prune()`. */
+/** The PostgreSQL store: a {@link SessionStore} with `prune()` and `stats()`. */
 export interface PostgresStore extends SessionStore {
   /**
-   * Deletes expired rows, in batches of `pruneBatchSize`. Run it now and then (a timer, a cron
-   * job, `npx cloakroom prune`): reads already ignore expired rows, so it only reclaims space.
+   * Deletes expired rows, in batches of `pruneBatchSize` (or `options.batchSize`), each under its
+   * own `queryTimeoutMs`. Run it now and then (a timer, a cron job, `npx cloakroom prune`): reads
+   * already ignore expired rows, so it only reclaims space.
+   * @param options the batch size and a progress callback
    * @returns how many rows were deleted
+   * @throws {@link ConfigError} when `batchSize` is not a whole number greater than 0
    */
-  prune(): Promise<number>
+  prune(options?: PruneOptions): Promise<number>
+  /**
+   * Counts live and expired rows and finds the oldest and largest live session, in one query
+   * that scans the table (under `queryTimeoutMs`); it writes nothing.
+   * @returns the statistics
+   */
+  stats(): Promise<StoreStats>
   /**
    * Stops reporting pool errors to this store's `onError`. The pool stays open (it is yours) and
    * keeps an `'error'` listener, so it still never crashes the process.
@@ -423,7 +438,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       return Promise.resolve()
     },
 
-    async prune() {
+    async prune(pruneOptions) {
+      const size = positiveInteger('batchSize', pruneOptions?.batchSize, batchSize)
       let total = 0
       for (;;) {
         const deleted = await run('prune', async () => {
@@ -431,13 +447,41 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
             `DELETE FROM ${table} WHERE id_hash IN (
                SELECT id_hash FROM ${table} WHERE expires <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED
              )`,
-            [now(), batchSize],
+            [now(), size],
           )
           return rowCount ?? 0
         })
         total += deleted
-        if (deleted < batchSize) return total
+        pruneOptions?.onProgress?.(total)
+        if (deleted < size) return total
       }
+    },
+
+    stats() {
+      return run('stats', async () => {
+        const live = 'expires > $1'
+        const { rows } = await query<{
+          live: string
+          expired: string
+          oldest: string | null
+          largest: string | null
+        }>(
+          `SELECT count(*) FILTER (WHERE ${live}) AS live,
+             count(*) FILTER (WHERE NOT (${live})) AS expired,
+             min(created) FILTER (WHERE ${live}) AS oldest,
+             max(octet_length(data::text) + octet_length(system::text)) FILTER (WHERE ${live}) AS largest
+           FROM ${table}`,
+          [now()],
+        )
+        const row = rows[0]!
+        const stats: StoreStats = {
+          live: Number(row.live),
+          expired: Number(row.expired),
+          oldestCreated: row.oldest === null ? null : Number(row.oldest),
+          largestBytes: row.largest === null ? null : Number(row.largest),
+        }
+        return stats
+      })
     },
   }
 }

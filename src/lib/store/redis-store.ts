@@ -5,6 +5,7 @@ import type { JsonValue } from '../session/serializer.js'
 import type {
   SessionPatch,
   SessionStore,
+  StoreStats,
   StoredSession,
   StoredSessionSummary,
 } from './session-store.js'
@@ -29,6 +30,14 @@ export interface RedisStoreClient {
   zRangeWithScores(key: string, start: number, stop: number): Promise<unknown>
   /** ZREM. */
   zRem(key: string, members: string[]): Promise<unknown>
+  /**
+   * SCAN, used only by `stats()`. A cluster client has none (SCAN runs per node): `stats()` then
+   * fails.
+   */
+  scan?(
+    cursor: string,
+    options: { MATCH: string; COUNT: number; TYPE: string },
+  ): Promise<{ cursor: unknown; keys: unknown[] }>
 }
 
 /** Options of {@link createRedisStore}. */
@@ -81,8 +90,17 @@ export interface RedisStoreOptions {
   readonly onError?: (error: unknown) => void
 }
 
-/** The Redis store: a {@link SessionStore} that can also close the client it created. */
+/** The Redis store: a {@link SessionStore} with `stats()`, that can close the client it created. */
 export interface RedisStore extends SessionStore {
+  /**
+   * Walks the session keys under the prefix with SCAN (one page of about 500 keys per operation,
+   * each under `commandTimeoutMs`) and reads each hash; it writes nothing. Redis deletes expired
+   * sessions itself, so `expired` counts only records whose TTL has not fired yet. Not available
+   * on a cluster client.
+   * @returns the statistics
+   * @throws {@link StoreUnavailableError} when Redis fails or the client has no `scan`
+   */
+  stats(): Promise<StoreStats>
   /** Closes the client when the store created it from `url`; otherwise does nothing. */
   close(): Promise<void>
 }
@@ -170,6 +188,8 @@ return 1
 const INDEX_GRACE_MS = 60_000
 
 const DATA = 'd:'
+/** Keys per SCAN page in `stats()`. */
+const SCAN_COUNT = 500
 const SYSTEM = 's:'
 
 function defineEntry(target: Record<string, JsonValue>, key: string, value: JsonValue): void {
@@ -637,6 +657,48 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         if (removed.length > 0) await client.zRem(ownerKey(owner), removed)
         return count
       })
+    },
+
+    async stats() {
+      // Session keys are `<prefix>{<idHash>}`; owner indexes (`<prefix>owner:{...}`) do not match.
+      const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}`
+      const time = now()
+      let cursor = '0'
+      let live = 0
+      let expired = 0
+      let oldestCreated: number | null = null
+      let largestBytes: number | null = null
+      do {
+        const keys = await run('stats', async (client) => {
+          if (typeof client.scan !== 'function') {
+            throw new Error('stats() needs SCAN, which this client does not have (a cluster?).')
+          }
+          const page = await client.scan(cursor, { MATCH: match, COUNT: SCAN_COUNT, TYPE: 'hash' })
+          cursor = String(page.cursor)
+          return Promise.all(page.keys.map((key) => client.hGetAll(String(key))))
+        })
+        for (const reply of keys) {
+          let record: StoredSession | undefined
+          try {
+            record = decodeRecord(toRecord(reply))
+          } catch {
+            continue // a hash under the prefix that is not a session
+          }
+          if (record === undefined) continue
+          if (record.expires <= time) {
+            expired++
+            continue
+          }
+          const bytes =
+            Buffer.byteLength(JSON.stringify(record.data)) +
+            Buffer.byteLength(JSON.stringify(record.system))
+          live++
+          oldestCreated = Math.min(oldestCreated ?? record.created, record.created)
+          largestBytes = Math.max(largestBytes ?? bytes, bytes)
+        }
+      } while (cursor !== '0')
+      const stats: StoreStats = { live, expired, oldestCreated, largestBytes }
+      return stats
     },
 
     close() {

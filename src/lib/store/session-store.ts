@@ -58,6 +58,41 @@ export interface StoredSessionSummary {
   readonly expires: number
 }
 
+/** Options of {@link SessionStore.prune}. */
+export interface PruneOptions {
+  /**
+   * How many expired records to delete per statement (the file store: how many files to examine
+   * between two `onProgress` calls). Smaller batches hold locks for less time.
+   * @defaultValue 1000 (PostgreSQL: the store's `pruneBatchSize`; the file store: 100)
+   */
+  readonly batchSize?: number
+  /**
+   * Told after each batch with how many records have been deleted so far; `npx cloakroom prune`
+   * draws its progress line from it.
+   * @defaultValue none
+   */
+  readonly onProgress?: (deleted: number) => void
+}
+
+/** What {@link SessionStore.stats} reports about the records of a store. */
+export interface StoreStats {
+  /** Live sessions: stored and not expired. */
+  readonly live: number
+  /**
+   * Records that are expired (the file store: or unusable) and still stored, waiting for
+   * `prune()`. Usually 0 for a store with native expiry.
+   */
+  readonly expired: number
+  /** When the oldest live session began (`created`, ms since the epoch); null when none is live. */
+  readonly oldestCreated: number | null
+  /**
+   * The size of the largest live session: the bytes of its user data and library fields as JSON
+   * text (PostgreSQL: jsonb's text form, which adds a space after each `:` and `,`). Null when
+   * none is live.
+   */
+  readonly largestBytes: number | null
+}
+
 /**
  * Where server-side sessions live. Every method is keyed by `idHash`, the SHA-256 of the session
  * id (base64url): a store never sees a usable cookie value.
@@ -120,9 +155,16 @@ export interface SessionStore {
   deleteByOwner(owner: string, exceptIdHash?: string): Promise<number>
   /**
    * Deletes expired records (stores with native expiry may do nothing).
+   * @param options the batch size and a progress callback; stores may ignore them
    * @returns how many records were deleted
    */
-  prune?(): Promise<number>
+  prune?(options?: PruneOptions): Promise<number>
+  /**
+   * Counts the records without changing them, for `npx cloakroom stats`. Optional: it reads
+   * every record (or an index), so it is meant for operators, not for the request path.
+   * @returns the counts, the oldest live session and the largest one
+   */
+  stats?(): Promise<StoreStats>
   /** Releases connections and timers the store opened itself. */
   close?(): Promise<void>
 }

@@ -1,9 +1,12 @@
 import Database from 'better-sqlite3'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { ConfigError, StoreUnavailableError } from '../errors.js'
 import type { JsonValue } from '../session/serializer.js'
 import type {
+  PruneOptions,
   SessionPatch,
   SessionStore,
+  StoreStats,
   StoredNamespacePatch,
   StoredSession,
   StoredSessionSummary,
@@ -35,13 +38,22 @@ export interface SqliteStoreOptions {
   readonly now?: () => number
 }
 
-/** The SQLite store: a {@link SessionStore} with `prune()` and `close()`. */
+/** The SQLite store: a {@link SessionStore} with `prune()`, `stats()` and `close()`. */
 export interface SqliteStore extends SessionStore {
   /**
-   * Deletes expired sessions; run it now and then (SQLite has no native expiry).
+   * Deletes expired sessions, `batchSize` rows per statement (default 1000), letting the event
+   * loop run between batches; run it now and then (SQLite has no native expiry).
+   * @param options the batch size and a progress callback
    * @returns how many sessions were deleted
+   * @throws {@link ConfigError} when `batchSize` is not a whole number greater than 0
    */
-  prune(): Promise<number>
+  prune(options?: PruneOptions): Promise<number>
+  /**
+   * Counts live and expired rows and finds the oldest and largest live session (one scan of the
+   * table; it writes nothing).
+   * @returns the statistics
+   */
+  stats(): Promise<StoreStats>
   /** Closes the database when the store opened it; a database of your own stays open. */
   close(): Promise<void>
 }
@@ -53,6 +65,13 @@ interface Row {
   last_active: number
   expires: number
   owner: string | null
+}
+
+interface StatsRow {
+  live: number
+  expired: number
+  oldest: number | null
+  largest: number | null
 }
 
 interface SummaryRow {
@@ -164,7 +183,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     listByOwner: Database.Statement<[string, number], SummaryRow>
     deleteByOwner: Database.Statement<[string, string | null]>
     countLiveByOwner: Database.Statement<[string, string | null, number], { n: number }>
-    prune: Database.Statement<[number]>
+    prune: Database.Statement<[number, number]>
+    stats: Database.Statement<[{ now: number }], StatsRow>
   } {
     if (!ownsDatabase && db.pragma('busy_timeout', { simple: true }) === 0) {
       db.pragma(`busy_timeout = ${busyTimeoutMs}`)
@@ -207,7 +227,17 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       countLiveByOwner: db.prepare(
         `SELECT count(*) AS n FROM ${table} WHERE owner = ? AND id_hash IS NOT ? AND expires > ?`,
       ),
-      prune: db.prepare(`DELETE FROM ${table} WHERE expires <= ?`),
+      prune: db.prepare(
+        `DELETE FROM ${table} WHERE id_hash IN (SELECT id_hash FROM ${table} WHERE expires <= ? LIMIT ?)`,
+      ),
+      stats: db.prepare(
+        `SELECT count(CASE WHEN expires > @now THEN 1 END) AS live,
+           count(CASE WHEN expires <= @now THEN 1 END) AS expired,
+           min(CASE WHEN expires > @now THEN created END) AS oldest,
+           max(CASE WHEN expires > @now
+             THEN length(CAST(data AS BLOB)) + length(CAST(system AS BLOB)) END) AS largest
+         FROM ${table}`,
+      ),
     }
   }
 
@@ -326,8 +356,32 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           .immediate(),
       )
     },
-    prune() {
-      return run('prune', (s) => s.prune.run(now()).changes)
+    async prune(pruneOptions) {
+      const batchSize = pruneOptions?.batchSize ?? 1000
+      if (!Number.isInteger(batchSize) || batchSize <= 0) {
+        throw new ConfigError('batchSize', 'expected a whole number greater than 0.')
+      }
+      let total = 0
+      for (;;) {
+        const deleted = await run('prune', (s) => s.prune.run(now(), batchSize).changes)
+        total += deleted
+        pruneOptions?.onProgress?.(total)
+        if (deleted < batchSize) return total
+        // better-sqlite3 is synchronous: let requests run between two batches.
+        await nextTurn()
+      }
+    },
+    stats() {
+      return run('stats', (s) => {
+        const row = s.stats.get({ now: now() })!
+        const stats: StoreStats = {
+          live: row.live,
+          expired: row.expired,
+          oldestCreated: row.oldest,
+          largestBytes: row.largest,
+        }
+        return stats
+      })
     },
     close() {
       if (ownsDatabase && db.open) db.close()

@@ -378,7 +378,10 @@ export function runStoreSuite(
         const owner = `owner-${newIdHash()}`
         const time = Date.now()
         const mine = [newIdHash(), newIdHash()]
-        await store.set(mine[0]!, record({ owner, created: time - 10, lastActive: time - 5 }))
+        await store.set(
+          mine[0]!,
+          record({ owner, created: time - 10, lastActive: time - 5, expires: time + HOUR }),
+        )
         await store.set(mine[1]!, record({ owner }))
         await store.set(newIdHash(), record({ owner: `owner-${newIdHash()}` }))
         await store.set(newIdHash(), record())
