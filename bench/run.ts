@@ -1,0 +1,426 @@
+/**
+ * `npm run bench`: every scenario of `scenarios.ts`, each server in its own process pinned to
+ * core 0 and autocannon in another pinned to core 1, plus the codec micro-benchmark.
+ *
+ * Options: `--runs N` (3), `--duration S` seconds per run (3, so the full matrix stays near ten
+ * minutes), `--warmup S` (1), `--connections N` (50), `--filter TEXT` (only scenarios whose
+ * "framework name" contains it; the framework's bare server always runs), `--quick` (1 run of
+ * 1 s, no warm-up: a smoke test, not figures), `--no-codec`, `--no-readme`.
+ *
+ * `src/` and `bench/` are first compiled to JavaScript (see `build.ts`), and every child runs on
+ * plain `node`. For each framework, its servers start together; each case is warmed up, then
+ * the rounds run: every round measures the bare framework and then each case, so a ratio
+ * compares figures taken moments apart. A fresh session cookie is fetched from `/seed` (and
+ * checked with `/read`) before each measurement. Besides requests/s and p99, each measurement
+ * records the server process's CPU time per request (from `/proc`), which other load on the
+ * machine disturbs far less.
+ *
+ * Full runs write `bench/results/latest.{json,md}`, `bench/results/ratios.svg` and the README's
+ * benchmark section; quick or filtered runs write `bench/results/partial*` only.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { availableParallelism, release, type } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { buildServers } from './build.js'
+import type { CodecResult } from './codec.js'
+import type { LoadRequest, LoadResult } from './load.js'
+import {
+  formatConsoleTable,
+  formatMarkdown,
+  formatSvg,
+  updateReadme,
+  type BenchReport,
+  type CaseResult,
+} from './report.js'
+import { FRAMEWORKS, SCENARIOS, type Mode, type Scenario } from './scenarios.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..')
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string' },
+    filter: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'no-codec': { type: 'boolean', default: false },
+    'no-readme': { type: 'boolean', default: false },
+  },
+})
+const quick = args.quick === true
+const runs = Number(args.runs ?? (quick ? 1 : 3))
+const duration = Number(args.duration ?? (quick ? 1 : 3))
+const warmup = Number(args.warmup ?? (quick ? 0 : 1))
+const connections = Number(args.connections ?? 50)
+const filter = args.filter?.toLowerCase()
+
+const canPin = availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0
+const SERVER_CPU = '0'
+const LOAD_CPU = '1'
+
+/** Runs the compiled `script` (a path under `bench/`, ending `.ts`), pinned to `cpu` when possible. */
+function spawnNode(
+  cpu: string,
+  script: string,
+  scriptArgs: string[],
+  options: Parameters<typeof spawn>[2],
+): ChildProcess {
+  const nodeArgs = [join(built, 'bench', script.replace(/\.ts$/, '.js')), ...scriptArgs]
+  const withCwd = { cwd: root, ...options }
+  return canPin
+    ? spawn('taskset', ['-c', cpu, process.execPath, ...nodeArgs], withCwd)
+    : spawn(process.execPath, nodeArgs, withCwd)
+}
+
+const log = (text: string): void => void process.stderr.write(`${text}\n`)
+log('compiling src/ and bench/ to JavaScript')
+const built = buildServers(root)
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+// --- the load generator ---------------------------------------------------------------------
+
+let loadChild: ChildProcess | undefined
+const pending = new Map<number, (result: LoadResult) => void>()
+let nextId = 1
+
+async function startLoadGenerator(): Promise<void> {
+  const child = spawnNode(LOAD_CPU, 'load.ts', [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  loadChild = child
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('exit', (code) => reject(new Error(`load generator exited with ${code}`)))
+    child.on('message', (message: LoadResult) => {
+      if (message.id === 0) return resolve()
+      pending.get(message.id)?.(message)
+      pending.delete(message.id)
+    })
+  })
+}
+
+function load(url: string, seconds: number, headers: Record<string, string>): Promise<LoadResult> {
+  const id = nextId++
+  const request: LoadRequest = { id, url, seconds, connections, headers }
+  return new Promise((resolve) => {
+    pending.set(id, resolve)
+    loadChild!.send(request)
+  })
+}
+
+// --- the servers ------------------------------------------------------------------------------
+
+interface Running {
+  readonly scenario: Scenario
+  readonly child?: ChildProcess
+  readonly port?: number
+  readonly skip?: string
+}
+
+function startServer(scenario: Scenario): Promise<Running> {
+  const file = `servers/${scenario.server}.ts`
+  if (!existsSync(join(here, file))) {
+    return Promise.resolve({ scenario, skip: `no bench/${file} yet` })
+  }
+  const child = spawnNode(SERVER_CPU, file, [], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_ENV: 'production', PORT: '0', ...scenario.env },
+  })
+  let stderr = ''
+  child.stderr!.on(
+    'data',
+    (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-2000)),
+  )
+  return new Promise((resolve) => {
+    let buffer = ''
+    const timer = setTimeout(() => {
+      child.kill()
+      resolve({ scenario, skip: 'server did not start within 30 s' })
+    }, 30_000)
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString()
+      const ready = /^ready (\d+)$/m.exec(buffer)
+      const skip = /^skip (.*)$/m.exec(buffer)
+      if (ready) {
+        clearTimeout(timer)
+        resolve({ scenario, child, port: Number(ready[1]) })
+      } else if (skip) {
+        clearTimeout(timer)
+        resolve({ scenario, skip: skip[1]! })
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      const firstError = stderr.split('\n').find((l) => /error/i.test(l)) ?? stderr.split('\n')[0]
+      resolve({
+        scenario,
+        skip: `server exited (${code}): ${firstError?.trim() ?? ''}`.slice(0, 200),
+      })
+    })
+  })
+}
+
+function stopServer(running: Running): Promise<void> {
+  const child = running.child
+  if (child === undefined || child.exitCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve())
+    child.kill()
+  })
+}
+
+/** Gets a fresh session cookie from `/seed` and checks that `/read` sees the seeded data. */
+async function seed(port: number): Promise<{ cookie: string } | { error: string }> {
+  const base = `http://127.0.0.1:${port}`
+  const seeded = await fetch(`${base}/seed`)
+  await seeded.text()
+  // As a browser would: the last Set-Cookie of a name wins (hono-sessions sends two).
+  const jar = new Map<string, string>()
+  for (const header of seeded.headers.getSetCookie()) {
+    const pair = header.split(';')[0]!
+    jar.set(pair.slice(0, pair.indexOf('=')), pair)
+  }
+  const cookie = [...jar.values()].join('; ')
+  if (!seeded.ok || cookie === '')
+    return { error: `/seed answered ${seeded.status} without a cookie` }
+  const read = await fetch(`${base}/read`, { headers: { cookie } })
+  const body = await read.text()
+  if (body !== 'u1')
+    return { error: `/read with the seeded cookie answered ${read.status} "${body.slice(0, 40)}"` }
+  return { cookie }
+}
+
+/** CPU time (user + system) a process has used, in microseconds; undefined off Linux. */
+function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // utime and stime are fields 14 and 15 of the file, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return undefined
+  }
+}
+
+// --- the rounds -------------------------------------------------------------------------------
+
+interface Case {
+  readonly running: Running
+  readonly mode: 'bare' | Mode
+  readonly samples: { rps: number; p99: number; cpu: number | null; ratio: number | null }[]
+  error?: string
+}
+
+async function measureCase(
+  item: Case,
+  seconds: number,
+): Promise<{ rps: number; p99: number; cpu: number | null } | undefined> {
+  const port = item.running.port!
+  let headers: Record<string, string> = {}
+  if (item.mode !== 'bare') {
+    const seeded = await seed(port).catch((error: unknown) => ({ error: String(error) }))
+    if ('error' in seeded) {
+      item.error = seeded.error
+      return undefined
+    }
+    headers = { cookie: seeded.cookie }
+  }
+  const path = item.mode === 'bare' ? '/read' : `/${item.mode}`
+  const pid = item.running.child?.pid
+  const cpuBefore = cpuMicros(pid)
+  const result = await load(`http://127.0.0.1:${port}${path}`, seconds, headers)
+  const cpuAfter = cpuMicros(pid)
+  if (result.error !== undefined || result.failures > 0 || result.requestsPerSecond === 0) {
+    item.error = result.error ?? `${result.failures} failed requests`
+    return undefined
+  }
+  const cpu =
+    cpuBefore === undefined || cpuAfter === undefined
+      ? null
+      : (cpuAfter - cpuBefore) / result.requests
+  return { rps: result.requestsPerSecond, p99: result.p99Ms, cpu }
+}
+
+async function benchFramework(scenarios: readonly Scenario[]): Promise<CaseResult[]> {
+  const framework = scenarios[0]!.framework
+  const bareScenario = SCENARIOS.find((s) => s.framework === framework && s.library === 'bare')!
+  const wanted = scenarios.includes(bareScenario) ? scenarios : [bareScenario, ...scenarios]
+  log(`\n[${framework}] starting ${wanted.length} server(s)`)
+  const servers: Running[] = []
+  for (const scenario of wanted) {
+    const running = await startServer(scenario)
+    if (running.skip !== undefined) log(`  skip ${scenario.name}: ${running.skip}`)
+    servers.push(running)
+  }
+  const cases: Case[] = servers.flatMap((running) =>
+    (running.scenario.library === 'bare'
+      ? (['bare'] as const)
+      : (running.scenario.modes ?? (['read', 'write'] as const))
+    ).map((mode) => ({
+      running,
+      mode,
+      samples: [],
+    })),
+  )
+  const live = (): Case[] =>
+    cases.filter((c) => c.running.port !== undefined && c.error === undefined)
+  try {
+    if (warmup > 0) {
+      for (const item of live()) await measureCase(item, warmup)
+    }
+    for (let round = 1; round <= runs; round++) {
+      let bareRps: number | null = null
+      for (const item of live()) {
+        const measured = await measureCase(item, duration)
+        if (measured === undefined) {
+          log(`  ${item.running.scenario.name} ${item.mode}: failed (${item.error})`)
+          continue
+        }
+        if (item.mode === 'bare') bareRps = measured.rps
+        const ratio = bareRps === null ? null : measured.rps / bareRps
+        item.samples.push({ ...measured, ratio })
+        log(
+          `  round ${round}/${runs}  ${`${item.running.scenario.name} ${item.mode}`.padEnd(44)} ` +
+            `${Math.round(measured.rps).toString().padStart(7)} req/s  p99 ${measured.p99.toFixed(1)} ms` +
+            (measured.cpu === null ? '' : `  ${measured.cpu.toFixed(1)} µs CPU/req`) +
+            (ratio === null ? '' : `  ratio ${ratio.toFixed(2)}`),
+        )
+      }
+    }
+  } finally {
+    await Promise.all(servers.map(stopServer))
+  }
+  return cases
+    .filter((c) => scenarios.includes(c.running.scenario))
+    .map((c): CaseResult => {
+      const { scenario } = c.running
+      const status =
+        c.running.skip !== undefined
+          ? 'skipped'
+          : c.samples.length === 0 || c.error
+            ? 'failed'
+            : 'ok'
+      const ratios = c.samples.flatMap((s) => (s.ratio === null ? [] : [s.ratio]))
+      const cpus = c.samples.flatMap((s) => (s.cpu === null ? [] : [s.cpu]))
+      const reason = c.running.skip ?? c.error
+      return {
+        framework: scenario.framework,
+        name: scenario.name,
+        library: scenario.library,
+        storage: scenario.storage,
+        mode: c.mode,
+        status,
+        ...(reason === undefined ? {} : { reason }),
+        runs: c.samples.map((s) => Math.round(s.rps)),
+        requestsPerSecond: c.samples.length ? median(c.samples.map((s) => s.rps)) : 0,
+        p99Ms: c.samples.length ? median(c.samples.map((s) => s.p99)) : 0,
+        cpuMicrosPerRequest: cpus.length ? median(cpus) : null,
+        ratio: ratios.length ? median(ratios) : null,
+      }
+    })
+}
+
+// --- the codecs -------------------------------------------------------------------------------
+
+async function benchCodecs(): Promise<CodecResult[]> {
+  log('\n[codecs] encode + decode per second')
+  const child = spawnNode(SERVER_CPU, 'codec.ts', ['--json', ...(quick ? ['--quick'] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout!.on('data', (chunk: Buffer) => void (out += chunk.toString()))
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  if (code !== 0) {
+    log(`  codec benchmark failed (exit ${code})`)
+    return []
+  }
+  const results = JSON.parse(out.trim().split('\n').pop()!) as CodecResult[]
+  for (const r of results) {
+    log(
+      `  ${r.name.padEnd(48)} ${Math.round(r.opsPerSecond).toString().padStart(10)} ops/s  (${r.usedBy})`,
+    )
+  }
+  return results
+}
+
+// --- main -------------------------------------------------------------------------------------
+
+function machine(): BenchReport['machine'] {
+  let cpu = 'unknown CPU'
+  try {
+    cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpu
+  } catch {
+    // not Linux: keep the placeholder
+  }
+  return { cpu, cores: availableParallelism(), node: process.version, os: `${type()} ${release()}` }
+}
+
+const selected = SCENARIOS.filter(
+  (s) => filter === undefined || `${s.framework} ${s.name}`.toLowerCase().includes(filter),
+)
+if (!canPin)
+  log('warning: taskset or a second core is missing; server and load generator are not pinned')
+log(
+  `${selected.length} scenario(s), ${runs} run(s) of ${duration} s, ${warmup} s warm-up, ${connections} connections`,
+)
+
+const codecs = args['no-codec'] === true ? [] : await benchCodecs()
+await startLoadGenerator()
+const cases: CaseResult[] = []
+try {
+  for (const framework of FRAMEWORKS) {
+    const group = selected.filter((s) => s.framework === framework)
+    if (group.length > 0) cases.push(...(await benchFramework(group)))
+  }
+} finally {
+  loadChild?.removeAllListeners('exit')
+  loadChild?.disconnect()
+}
+
+const report: BenchReport = {
+  date: new Date().toISOString(),
+  machine: machine(),
+  settings: {
+    runs,
+    durationSeconds: duration,
+    warmupSeconds: warmup,
+    connections,
+    pinned: canPin,
+    ...(args.filter === undefined ? {} : { filter: args.filter }),
+    quick,
+  },
+  cases,
+  codecs,
+}
+
+console.log(`\n${formatConsoleTable(report)}\n`)
+const full = !quick && filter === undefined
+const resultsDir = join(here, 'results')
+mkdirSync(resultsDir, { recursive: true })
+const base = full ? 'latest' : 'partial'
+const chart = full ? 'ratios.svg' : 'partial-ratios.svg'
+writeFileSync(join(resultsDir, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`)
+writeFileSync(join(resultsDir, `${base}.md`), `${formatMarkdown(report, chart)}\n`)
+writeFileSync(join(resultsDir, chart), formatSvg(report))
+log(`wrote bench/results/${base}.json, ${base}.md and ${chart}`)
+if (full && args['no-readme'] !== true) {
+  const updated = updateReadme(
+    join(root, 'README.md'),
+    formatMarkdown(report, 'bench/results/ratios.svg'),
+  )
+  log(
+    updated
+      ? 'updated the README benchmark section'
+      : 'README markers not found; README left alone',
+  )
+}

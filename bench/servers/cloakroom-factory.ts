@@ -1,0 +1,87 @@
+/**
+ * Builds the Cloakroom session factory a benchmark server uses, from `CLOAKROOM`: `signed`,
+ * `encrypted`, `memory`, `sqlite`, `redis` or `postgres`. A kind whose service is down makes
+ * the server print `skip <reason>`.
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  createEncryptedCookieFactory,
+  createMemoryStore,
+  createSignedCookieFactory,
+  createStoreFactory,
+  type SessionFactory,
+  type SessionStore,
+} from '../../src/index.js'
+import { SECRET, skip, type SeedUser } from './common.js'
+
+/** The session data of every benchmark server. */
+export interface BenchData {
+  user: SeedUser
+  n: number
+}
+
+/**
+ * @param kind the factory kind
+ * @returns the factory (exits with `skip` when the kind cannot run here)
+ */
+export async function createBenchFactory(kind: string): Promise<SessionFactory<BenchData>> {
+  switch (kind) {
+    case 'signed':
+      return createSignedCookieFactory<BenchData>({ secrets: SECRET, secure: false })
+    case 'encrypted':
+      return createEncryptedCookieFactory<BenchData>({ secrets: SECRET, secure: false })
+    case 'memory':
+    case 'sqlite':
+    case 'redis':
+    case 'postgres':
+      return createStoreFactory<BenchData>({ store: await createBenchStore(kind), secure: false })
+    default:
+      return skip(`unknown CLOAKROOM kind ${kind}`)
+  }
+}
+
+async function createBenchStore(
+  kind: 'memory' | 'sqlite' | 'redis' | 'postgres',
+): Promise<SessionStore> {
+  switch (kind) {
+    case 'memory':
+      return createMemoryStore()
+    case 'sqlite': {
+      const { createSqliteStore } = await import('../../src/sqlite.js')
+      const dir = mkdtempSync(join(tmpdir(), 'cloakroom-bench-'))
+      return createSqliteStore({ database: join(dir, 'sessions.db') })
+    }
+    case 'redis': {
+      const { createRedisStore } = await import('../../src/redis.js')
+      const store = createRedisStore({
+        url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        prefix: 'cloakroom-bench:',
+      })
+      await probe(store, 'Redis')
+      return store
+    }
+    case 'postgres': {
+      const { createPostgresStore } = await import('../../src/postgres.js')
+      const { default: pg } = await import('pg')
+      const pool = new pg.Pool({
+        connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+        max: 10,
+      })
+      pool.on('error', () => {})
+      const store = createPostgresStore({ pool, schema: 'cloakroom_bench' })
+      await probe(store, 'PostgreSQL')
+      return store
+    }
+  }
+}
+
+/** Reads a missing id once, so an unreachable service gives `skip` instead of failed requests. */
+async function probe(store: SessionStore, service: string): Promise<void> {
+  try {
+    await store.get('bench-probe')
+  } catch (error) {
+    skip(`${service} unreachable: ${String(error)}`)
+  }
+}

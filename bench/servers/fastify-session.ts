@@ -1,0 +1,32 @@
+// Fastify with @fastify/session (+ @fastify/cookie), default in-memory store.
+import Fastify, { type FastifyRequest } from 'fastify'
+import fastifyCookie from '@fastify/cookie'
+import fastifySession from '@fastify/session'
+import { nextValue, port, readAnswer, ready, SECRET, SEED_USER, type SeedUser } from './common.js'
+
+// Cloakroom's Fastify adapter types request.session too, so this server uses it untyped.
+interface PeerSession {
+  get(key: string): unknown
+  set(key: string, value: unknown): void
+}
+const data = (request: FastifyRequest): PeerSession => request.session
+
+const app = Fastify({ logger: false })
+await app.register(fastifyCookie)
+await app.register(fastifySession, {
+  secret: SECRET,
+  saveUninitialized: false,
+  cookie: { secure: false },
+})
+app.get('/read', (request, reply) => {
+  void reply.type('text/plain').send(readAnswer(data(request).get('user') as SeedUser | undefined))
+})
+app.get('/write', (request, reply) => {
+  data(request).set('n', nextValue())
+  void reply.type('text/plain').send('ok')
+})
+app.get('/seed', (request, reply) => {
+  data(request).set('user', SEED_USER)
+  void reply.type('text/plain').send('ok')
+})
+ready(await app.listen({ port: port(), host: '127.0.0.1' }).then(() => app.server.address()))
