@@ -1,5 +1,6 @@
+import { callStore } from '../store/store-call.js'
 import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto'
-import { CloakroomError, ConfigError, StoreUnavailableError } from '../errors.js'
+import { ConfigError, type StoreUnavailableError } from '../errors.js'
 import type { DefaultSessionData } from '../session/session.js'
 import type { SessionStore, StoredNamespacePatch, StoredSession } from '../store/session-store.js'
 import type { SessionFactory } from './session-factory.js'
@@ -197,28 +198,8 @@ export function createCookieRevocation(
   /** The expiry of a record that must outlive every cookie issued up to `time`. */
   const outliving = (time: number): number => time + lifetimeMs + CLOCK_MARGIN_MS
 
-  /** Runs one store call within `storeTimeout`, turning every failure into StoreUnavailableError. */
-  const call = <T>(operation: string, run: () => Promise<T>): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new Error(`The revocation store did not answer within ${timeoutMs} ms.`))
-      }, timeoutMs)
-    })
-    // An async wrapper turns a synchronous throw from a store into a rejection.
-    const pending = (async () => run())()
-    return Promise.race([pending, timeout]).then(
-      (value) => {
-        clearTimeout(timer)
-        return value
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        if (error instanceof CloakroomError) throw error
-        throw new StoreUnavailableError(operation, { cause: error })
-      },
-    )
-  }
+  const call = <T>(operation: string, run: () => Promise<T>): Promise<T> =>
+    callStore(operation, timeoutMs, run, 'revocation store')
 
   const generationOf = (record: StoredSession): number | undefined => {
     const gen = record.system[GENERATION_FIELD]

@@ -1,5 +1,6 @@
+import { callStore } from '../store/store-call.js'
 import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto'
-import { CloakroomError, ConfigError, StoreUnavailableError } from '../errors.js'
+import { ConfigError, StoreUnavailableError } from '../errors.js'
 import {
   EXPIRED_LIFETIME,
   formatCookieAttributes,
@@ -309,29 +310,8 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     (timeoutMs !== null && time - record.lastActive > timeoutMs) ||
     (absoluteTimeoutMs !== null && time - record.created > absoluteTimeoutMs)
 
-  /** Runs one store call within `storeTimeout`, turning every failure into StoreUnavailableError. */
-  const call = <T>(operation: string, run: () => Promise<T>): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new Error(`The session store did not answer within ${storeTimeoutMs} ms.`))
-      }, storeTimeoutMs)
-    })
-    // An async wrapper turns a synchronous throw from a store into a rejection.
-    const pending = (async () => run())()
-    return Promise.race([pending, timeout]).then(
-      (value) => {
-        clearTimeout(timer)
-        return value
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        // Our own errors (a value that cannot be stored, a store's StoreUnavailableError) pass.
-        if (error instanceof CloakroomError) throw error
-        throw new StoreUnavailableError(operation, { cause: error })
-      },
-    )
-  }
+  const call = <T>(operation: string, run: () => Promise<T>): Promise<T> =>
+    callStore(operation, storeTimeoutMs, run)
 
   const policyFor = (error: unknown, operation: StoreOperation): StoreErrorPolicy => {
     if (!(error instanceof StoreUnavailableError)) return 'fail'
