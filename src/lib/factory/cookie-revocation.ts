@@ -1,6 +1,6 @@
 import { callStore } from '../store/store-call.js'
 import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto'
-import { ConfigError, type StoreUnavailableError } from '../errors.js'
+import { ConfigError } from '../errors.js'
 import type { DefaultSessionData } from '../session/session.js'
 import type { SessionStore, StoredNamespacePatch, StoredSession } from '../store/session-store.js'
 import type { SessionFactory } from './session-factory.js'
