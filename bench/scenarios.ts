@@ -44,6 +44,7 @@ const bare = (framework: Framework, server: string): Scenario => ({
 const STORAGE_OF_KIND: Record<string, Storage> = {
   signed: 'cookie',
   encrypted: 'cookie',
+  'signed+revocation': 'cookie',
   memory: 'memory',
   sqlite: 'sqlite',
   redis: 'redis',
@@ -68,7 +69,15 @@ const peer = (
   env?: Record<string, string>,
 ): Scenario => ({ framework, name, library: 'peer', storage, server, ...(env ? { env } : {}) })
 
-const ALL_KINDS = ['signed', 'encrypted', 'memory', 'sqlite', 'redis', 'postgres'] as const
+const ALL_KINDS = [
+  'signed',
+  'encrypted',
+  'signed+revocation',
+  'memory',
+  'sqlite',
+  'redis',
+  'postgres',
+] as const
 
 /** Every scenario, bare first within each framework. */
 export const SCENARIOS: readonly Scenario[] = [

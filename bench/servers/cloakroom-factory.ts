@@ -1,6 +1,6 @@
 /**
  * Builds the Cloakroom session factory a benchmark server uses, from `CLOAKROOM`: `signed`,
- * `encrypted`, `memory`, `sqlite`, `redis` or `postgres`. A kind whose service is down makes
+ * `encrypted`, `signed+revocation` (backed by the memory store), `memory`, `sqlite`, `redis` or `postgres`. A kind whose service is down makes
  * the server print `skip <reason>`.
  */
 import { mkdtempSync } from 'node:fs'
@@ -32,6 +32,13 @@ export async function createBenchFactory(kind: string): Promise<SessionFactory<B
       return createSignedCookieFactory<BenchData>({ secrets: SECRET, secure: false })
     case 'encrypted':
       return createEncryptedCookieFactory<BenchData>({ secrets: SECRET, secure: false })
+    case 'signed+revocation':
+      // One store read per request that carries a cookie (the revocation check).
+      return createSignedCookieFactory<BenchData>({
+        secrets: SECRET,
+        secure: false,
+        revocation: { store: createMemoryStore() },
+      })
     case 'memory':
     case 'sqlite':
     case 'redis':
