@@ -26,7 +26,9 @@ export interface ExpressSessionOptions {
   readonly onError?: (error: unknown, req: Request) => void
 }
 
-const interceptors = new WeakMap<IncomingMessage, ResponseInterceptor>()
+/** Where the interceptor rides on the request (a symbol: never clashes with app properties). */
+const INTERCEPTOR = Symbol('cloakroom.interceptor')
+type WithInterceptor = IncomingMessage & { [INTERCEPTOR]?: ResponseInterceptor }
 
 /**
  * Express middleware (Express 4 and 5) that loads the request's session into `req.session` and
@@ -70,7 +72,7 @@ export function session<Data extends object = DefaultSessionData>(
           return statusForError(error)
         },
       })
-      interceptors.set(req, interceptor)
+      ;(req as WithInterceptor)[INTERCEPTOR] = interceptor
       next()
     }
     let loading: Session<Data> | Promise<Session<Data>>
@@ -106,7 +108,7 @@ export function session<Data extends object = DefaultSessionData>(
  */
 export function sessionErrorHandler(): ErrorRequestHandler {
   return (error, req, _res, next) => {
-    interceptors.get(req)?.markFailed()
+    ;(req as WithInterceptor)[INTERCEPTOR]?.markFailed()
     next(error)
   }
 }

@@ -43,16 +43,19 @@ function replyCarrier(reply: FastifyReply): HeaderCarrier {
   }
 }
 
-/** Per-request state, kept off the request object. */
+/** Per-request state, on a request decoration (so every request keeps one shape). */
 interface RequestState {
   failed: boolean
   committed: boolean
 }
 
+const STATE = 'cloakroomSessionState'
+type WithState = FastifyRequest & { [STATE]: RequestState | null }
+
 const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, done) => {
   const { factory } = options
-  const states = new WeakMap<FastifyRequest, RequestState>()
   fastify.decorateRequest('session', null as unknown as CloakroomSession<DefaultSessionData>)
+  fastify.decorateRequest(STATE, null)
 
   fastify.addHook('onRequest', (request, _reply, next) => {
     let loading:
@@ -65,7 +68,7 @@ const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, op
     }
     const attach = (loaded: CloakroomSession<DefaultSessionData>): void => {
       request.session = loaded
-      states.set(request, { failed: false, committed: false })
+      ;(request as WithState)[STATE] = { failed: false, committed: false }
       next()
     }
     if (loading instanceof Promise) loading.then(attach, next)
@@ -73,14 +76,14 @@ const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, op
   })
 
   fastify.addHook('onError', (request, _reply, _error, next) => {
-    const state = states.get(request)
-    if (state !== undefined) state.failed = true
+    const state = (request as WithState)[STATE]
+    if (state !== null) state.failed = true
     next()
   })
 
   fastify.addHook('onSend', (request, reply, payload, next) => {
-    const state = states.get(request)
-    if (state === undefined || state.committed) {
+    const state = (request as WithState)[STATE]
+    if (state === null || state.committed) {
       next(null, payload)
       return
     }

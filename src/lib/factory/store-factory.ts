@@ -143,7 +143,7 @@ export interface StoreSessionFactory<
   idHashOf(session: Session<Data>): string | undefined
 }
 
-/** What the factory remembers about a session it loaded or saved, kept beside it in a WeakMap. */
+/** What the factory remembers about a session it loaded or saved. */
 interface StoredState {
   /** The id in the cookie, once the session has one. */
   id: string
@@ -151,6 +151,19 @@ interface StoredState {
   idHash: string
   /** Last-activity time of the record as loaded. */
   lastActive: number
+}
+
+/**
+ * What rides on each session this factory makes (its `factoryState`): no side tables, whose
+ * weak entries cost a full garbage collection to clear.
+ */
+interface SessionSlot {
+  /** The stored record's id, once the session has one. */
+  stored?: StoredState | undefined
+  /** Loaded while the store was down under the 'fresh-session' policy: never saved. */
+  degraded?: boolean
+  /** Adopted from a legacy session: the legacy cookies it came from (for `forget`). */
+  adopted?: Readonly<Record<string, string>> | undefined
 }
 
 const NO_CHANGES: StoredNamespacePatch = { set: new Map(), deleted: new Set() }
@@ -280,10 +293,9 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
   const legacyDeletions = adopter === undefined ? [] : legacyCookieDeletions(adopter, resolved)
 
   const context: SessionContext = { serializer, now }
-  const stored = new WeakMap<Session<Data>, StoredState>()
-  const degraded = new WeakSet<Session<Data>>()
-  /** Adopted sessions, with the legacy cookies they came from (for `forget`). */
-  const adopted = new WeakMap<Session<Data>, Readonly<Record<string, string>>>()
+  /** The slot of a session this factory made (an empty one for any other session). */
+  const slotOf = (session: Session<Data>): SessionSlot =>
+    (sessionChanges(session).factoryState as SessionSlot | undefined) ?? {}
   const deletion = `${cookieName}=${EXPIRED_LIFETIME}${resolved.attributeString}`
   const fallbackLifetimeMs = maxAge === undefined ? FALLBACK_LIFETIME_MS : maxAge * 1000
 
@@ -319,7 +331,7 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
   }
 
   const fresh = (): Session<Data> =>
-    new Session<Data>(() => ({ created: now(), isNew: true }), context)
+    new Session<Data>(() => ({ created: now(), isNew: true }), context, {})
 
   const decode = (values: Readonly<Record<string, JsonValue>>): [string, unknown][] =>
     Object.keys(values).map((key) => [key, serializer.decode(values[key]!)])
@@ -351,9 +363,8 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
       resolved.onInvalidCookie?.('malformed', { cookieName })
       return undefined
     }
-    const session = new Session<Data>(init, context)
-    stored.set(session, { id, idHash, lastActive: record.lastActive })
-    return session
+    const slot: SessionSlot = { stored: { id, idHash, lastActive: record.lastActive } }
+    return new Session<Data>(init, context, slot)
   }
 
   /** The legacy cookies of the adopter that the request sent, or undefined when there are none. */
@@ -399,8 +410,8 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
         isNew: false,
       },
       context,
+      { adopted: cookies } satisfies SessionSlot,
     )
-    adopted.set(session, cookies)
     return session
   }
 
@@ -439,7 +450,7 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     const id = mintId()
     const idHash = hashId(id)
     await store.set(idHash, wholeRecord(view, view.created, time))
-    stored.set(session, { id, idHash, lastActive: time })
+    slotOf(session).stored = { id, idHash, lastActive: time }
     return cookieFor(id, time)
   }
 
@@ -447,14 +458,15 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     session: Session<Data>,
     view: SessionCommitView,
   ): Promise<readonly string[]> => {
-    const state = stored.get(session)
+    const slot = slotOf(session)
+    const state = slot.stored
     const time = now()
     const isEmpty = view.isEmpty()
 
     if (state === undefined || view.invalidated) {
       if (state !== undefined) {
         await store.delete(state.idHash)
-        stored.delete(session)
+        slot.stored = undefined
       }
       if (isEmpty) return view.invalidated ? [deletion] : []
       return [await createRecord(session, view, time)]
@@ -469,7 +481,7 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     if (isEmpty && (changed || view.regenerated)) {
       // An emptied session leaves neither a record nor a cookie behind.
       await store.delete(state.idHash)
-      stored.delete(session)
+      slot.stored = undefined
       return [deletion]
     }
     if (view.regenerated) {
@@ -524,25 +536,26 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
       return loading.catch((error: unknown) => {
         if (policyFor(error, 'load') === 'fail') throw error
         const session = fresh()
-        degraded.add(session)
+        slotOf(session).degraded = true
         return session
       })
     },
     commit(session, commitOptions?: CommitOptions) {
       const view = sessionChanges(session)
       view.lock()
-      const legacy = adopted.get(session)
+      const slot = (view.factoryState as SessionSlot | undefined) ?? {}
+      const legacy = slot.adopted
       // An adopted session migrates at its first commit, even when the handler did not use it.
       if (!view.accessed && legacy === undefined) return []
       // A degraded session saves nothing, but a logout still removes the cookie from the browser.
-      if (degraded.has(session)) return view.invalidated ? [deletion] : []
+      if (slot.degraded === true) return view.invalidated ? [deletion] : []
       if (commitOptions?.failed === true && !resolved.setOnException) return []
       return call('commit', async () => {
         const cookies = await save(session, view)
         if (legacy === undefined) return cookies
         // The new record is saved first, so a failure here never loses the session.
         await adopter?.forget?.(legacy)
-        adopted.delete(session)
+        slot.adopted = undefined
         return [...cookies, ...legacyDeletions]
       }).catch((error: unknown): readonly string[] => {
         if (policyFor(error, 'commit') === 'fail') throw error
@@ -558,11 +571,13 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     },
     async revokeSessions(owner, revokeOptions) {
       const except =
-        revokeOptions?.except === undefined ? undefined : stored.get(revokeOptions.except)?.idHash
+        revokeOptions?.except === undefined
+          ? undefined
+          : slotOf(revokeOptions.except).stored?.idHash
       return call('revokeSessions', () => store.deleteByOwner(owner, except))
     },
     idHashOf(session) {
-      return stored.get(session)?.idHash
+      return slotOf(session).stored?.idHash
     },
   }
 }
