@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { SessionFactory } from '../factory/session-factory.js'
 import { statusForError } from '../http/carrier.js'
-import { interceptResponse, sendErrorResponse } from '../http/response-interceptor.js'
+import {
+  interceptResponse,
+  sendErrorResponse,
+  type ResponseInterceptor,
+} from '../http/response-interceptor.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
 
 /** A `node:http` request that carries its session. */
@@ -59,15 +63,40 @@ export function withSession<Data extends object = DefaultSessionData>(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const onError = options.onError ?? ((error: unknown) => console.error(error))
 
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    let session: Session<Data>
-    try {
-      session = await factory.load(req.headers.cookie)
-    } catch (error) {
-      onError(error, req)
-      sendErrorResponse(res, statusForError(error))
+  const loadFailed = (error: unknown, req: IncomingMessage, res: ServerResponse): void => {
+    onError(error, req)
+    sendErrorResponse(res, statusForError(error))
+  }
+
+  /** Answers a handler that threw or rejected. */
+  const handlerFailed = (
+    error: unknown,
+    interceptor: ResponseInterceptor,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): void => {
+    if (interceptor.aborted) {
+      // The commit failed (already reported): its error reached the handler from res.end().
+      if (error !== interceptor.commitError) onError(error, req)
+      sendErrorResponse(res, statusForError(interceptor.commitError))
       return
     }
+    onError(error, req)
+    if (interceptor.started) {
+      // The response is already on its way: it cannot become a 500 any more.
+      interceptor.abandon()
+      return
+    }
+    interceptor.markFailed()
+    for (const name of res.getHeaderNames()) res.removeHeader(name)
+    res.statusCode = 500
+    res.setHeader('content-type', 'text/plain; charset=utf-8')
+    res.setHeader('content-length', '21')
+    res.end('Internal Server Error')
+  }
+
+  /** Runs the handler; synchronous loads and handlers allocate no promise at all. */
+  const serve = (session: Session<Data>, req: IncomingMessage, res: ServerResponse): void => {
     ;(req as SessionRequest<Data>).session = session
     const interceptor = interceptResponse(res, {
       synchronous: factory.synchronousCommit === true,
@@ -77,36 +106,54 @@ export function withSession<Data extends object = DefaultSessionData>(
         return statusForError(error)
       },
     })
-    try {
-      await handler(req as SessionRequest<Data>, res)
+    const finished = (): void => {
       // The session could not be saved and the handler swallowed the error: answer for it.
       if (interceptor.aborted && !res.headersSent) {
         sendErrorResponse(res, statusForError(interceptor.commitError))
       }
+    }
+    let result: void | Promise<void>
+    try {
+      result = handler(req as SessionRequest<Data>, res)
     } catch (error) {
-      if (interceptor.aborted) {
-        // The commit failed (already reported): its error reached the handler from res.end().
-        if (error !== interceptor.commitError) onError(error, req)
-        sendErrorResponse(res, statusForError(interceptor.commitError))
-        return
-      }
-      onError(error, req)
-      if (interceptor.started) {
-        // The response is already on its way: it cannot become a 500 any more.
-        interceptor.abandon()
-        return
-      }
-      interceptor.markFailed()
-      for (const name of res.getHeaderNames()) res.removeHeader(name)
-      res.statusCode = 500
-      res.setHeader('content-type', 'text/plain; charset=utf-8')
-      res.setHeader('content-length', '21')
-      res.end('Internal Server Error')
+      handlerFailed(error, interceptor, req, res)
+      return
+    }
+    if (result instanceof Promise) {
+      result.then(finished, (error: unknown) => handlerFailed(error, interceptor, req, res))
+    } else {
+      finished()
     }
   }
+
   // A request listener returns nothing: every failure is answered above; a throwing onError hook
-  // must not become an unhandled rejection, so the response is cut off instead.
+  // must not take the process down, so the response is cut off instead.
+  const guard = (run: () => void, res: ServerResponse): void => {
+    try {
+      run()
+    } catch {
+      res.destroy()
+    }
+  }
   return (req, res) => {
-    serve(req, res).catch(() => res.destroy())
+    let loading: Session<Data> | Promise<Session<Data>>
+    try {
+      loading = factory.load(req.headers.cookie)
+    } catch (error) {
+      guard(() => loadFailed(error, req, res), res)
+      return
+    }
+    if (loading instanceof Promise) {
+      loading.then(
+        (session) => guard(() => serve(session, req, res), res),
+        (error: unknown) => guard(() => loadFailed(error, req, res), res),
+      )
+    } else {
+      try {
+        serve(loading, req, res)
+      } catch {
+        res.destroy()
+      }
+    }
   }
 }

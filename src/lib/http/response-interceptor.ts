@@ -216,6 +216,7 @@ class Interception implements ResponseInterceptor {
       }
       this.#state = 'done'
       this.#restore()
+      if (committed.length === 0) return original.apply(this.#res, args)
       const rest = takeWriteHeadHeaders(this.#res, args)
       applySessionCookies(nodeHeaderCarrier(this.#res), committed)
       return original.apply(this.#res, rest)
@@ -287,7 +288,7 @@ class Interception implements ResponseInterceptor {
       args.length = 0
       args.push(...rest)
     }
-    applySessionCookies(nodeHeaderCarrier(this.#res), cookies)
+    if (cookies.length > 0) applySessionCookies(nodeHeaderCarrier(this.#res), cookies)
   }
 
   #abort(error: unknown): void {
