@@ -16,7 +16,7 @@ export type Framework = (typeof FRAMEWORKS)[number]
 export type Mode = 'read' | 'write' | 'untouched'
 
 /** Where a scenario keeps the session. */
-export type Storage = 'none' | 'cookie' | 'memory' | 'sqlite' | 'redis' | 'postgres'
+export type Storage = 'none' | 'cookie' | 'memory' | 'file' | 'sqlite' | 'redis' | 'postgres'
 
 /** One server of the matrix. */
 export interface Scenario {
@@ -46,6 +46,7 @@ const STORAGE_OF_KIND: Record<string, Storage> = {
   encrypted: 'cookie',
   'signed+revocation': 'cookie',
   memory: 'memory',
+  file: 'file',
   sqlite: 'sqlite',
   redis: 'redis',
   postgres: 'postgres',
@@ -74,6 +75,7 @@ const ALL_KINDS = [
   'encrypted',
   'signed+revocation',
   'memory',
+  'file',
   'sqlite',
   'redis',
   'postgres',

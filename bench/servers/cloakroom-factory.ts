@@ -1,6 +1,6 @@
 /**
  * Builds the Cloakroom session factory a benchmark server uses, from `CLOAKROOM`: `signed`,
- * `encrypted`, `signed+revocation` (backed by the memory store), `memory`, `sqlite`, `redis` or `postgres`. A kind whose service is down makes
+ * `encrypted`, `signed+revocation` (backed by the memory store), `memory`, `file`, `sqlite`, `redis` or `postgres`. A kind whose service is down makes
  * the server print `skip <reason>`.
  */
 import { mkdtempSync } from 'node:fs'
@@ -40,6 +40,7 @@ export async function createBenchFactory(kind: string): Promise<SessionFactory<B
         revocation: { store: createMemoryStore() },
       })
     case 'memory':
+    case 'file':
     case 'sqlite':
     case 'redis':
     case 'postgres':
@@ -50,11 +51,17 @@ export async function createBenchFactory(kind: string): Promise<SessionFactory<B
 }
 
 async function createBenchStore(
-  kind: 'memory' | 'sqlite' | 'redis' | 'postgres',
+  kind: 'memory' | 'file' | 'sqlite' | 'redis' | 'postgres',
 ): Promise<SessionStore> {
   switch (kind) {
     case 'memory':
       return createMemoryStore()
+    case 'file': {
+      const { createFileStore } = await import('../../src/file.js')
+      return createFileStore({
+        dir: join(mkdtempSync(join(tmpdir(), 'cloakroom-bench-')), 'sessions'),
+      })
+    }
     case 'sqlite': {
       const { createSqliteStore } = await import('../../src/sqlite.js')
       const dir = mkdtempSync(join(tmpdir(), 'cloakroom-bench-'))

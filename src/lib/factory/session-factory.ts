@@ -15,8 +15,9 @@ export interface CommitOptions {
  *
  * @remarks
  * Write your own factory by implementing these two methods: create sessions with
- * `new Session(init, context)` in `load`, and read what happened with `sessionChanges(session)`
- * in `commit` (call its `lock()` so later writes fail loudly). `load` must never throw for bad
+ * `new Session(init, context, state)` in `load`, and read what happened with
+ * `sessionChanges(session)` in `commit` (call its `lock()` so later writes fail loudly; its
+ * `factoryState` is the `state` you passed). `load` must never throw for bad
  * input: a forged or garbage cookie yields a fresh session. Either method may return a promise
  * (server-side stores do); adapters await the commit before any header is sent.
  *
