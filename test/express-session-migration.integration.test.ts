@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { RedisStore } from 'connect-redis'
 import express from 'express'
 import session from 'express-session'
-import { createClient } from 'redis'
 import {
   adoptExpressSessions,
   ConfigError,
@@ -23,7 +22,7 @@ import {
   signLegacy as sign,
 } from './helpers/express-session.js'
 import { CookieJar, startServer, type RawResponse } from './helpers/http.js'
-import { REDIS_URL, serviceSkip, uniqueName } from './helpers/services.js'
+import { serviceSkip, sharedRedisClient, uniqueName } from './helpers/services.js'
 
 const T0 = Date.UTC(2025, 0, 1)
 
@@ -248,23 +247,7 @@ describe('createStoreFactory({ adopt })', () => {
 const skip = await serviceSkip('redis')
 const prefix = `${uniqueName()}:`
 
-let shared: ReturnType<typeof createClient> | undefined
-async function redis(): Promise<ReturnType<typeof createClient>> {
-  if (shared === undefined) {
-    shared = createClient({ url: REDIS_URL })
-    shared.on('error', () => {})
-    await shared.connect()
-  }
-  return shared
-}
-
-after(async () => {
-  if (shared === undefined) return
-  for await (const keys of shared.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-    if (keys.length > 0) await shared.del(keys)
-  }
-  await shared.close()
-})
+const redis = sharedRedisClient(prefix)
 
 /** The body of the apps below: the counter they saw, and whether the session was new. */
 interface Seen {

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { Socket } from 'node:net'
+import { after } from 'node:test'
+import { createClient } from 'redis'
 
 /** The Redis server the integration tests use. */
+/** A connected node-redis client. */
+export type RedisClient = ReturnType<typeof createClient>
+
 export const REDIS_URL = 'redis://127.0.0.1:6379'
 /** The PostgreSQL connection the integration tests use (trust auth). */
 export const POSTGRES = {
@@ -41,4 +46,30 @@ export async function serviceSkip(name: 'redis' | 'postgres'): Promise<string | 
   const reason = `${name} is not reachable on ${host}:${port}`
   if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: integration tests must run)`)
   return reason
+}
+
+/**
+ * A Redis client shared by one test file, connected on first use; when the file's tests end it
+ * deletes every key under `prefix` and disconnects.
+ *
+ * @param prefix the key prefix the file's tests write under
+ * @returns a function giving the connected client
+ */
+export function sharedRedisClient(prefix: string): () => Promise<RedisClient> {
+  let shared: RedisClient | undefined
+  after(async () => {
+    if (shared === undefined) return
+    for await (const keys of shared.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+      if (keys.length > 0) await shared.del(keys)
+    }
+    await shared.close()
+  })
+  return async () => {
+    if (shared === undefined) {
+      shared = createClient({ url: REDIS_URL })
+      shared.on('error', () => {})
+      await shared.connect()
+    }
+    return shared
+  }
 }

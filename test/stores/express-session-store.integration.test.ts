@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { RedisStore } from 'connect-redis'
 import session from 'express-session'
-import { createClient } from 'redis'
 import {
   ConfigError,
   fromExpressSessionStore,
@@ -12,30 +11,14 @@ import {
   type StoredSession,
 } from '../../src/index.js'
 import { runStoreSuite } from '../../src/testing.js'
-import { REDIS_URL, serviceSkip, uniqueName } from '../helpers/services.js'
+import { serviceSkip, sharedRedisClient, uniqueName } from '../helpers/services.js'
 import { runStoreConcurrencySuite } from '../helpers/store-concurrency.js'
 
 const skip = await serviceSkip('redis')
 const prefix = `${uniqueName()}:`
 const HOUR = 3_600_000
 
-let shared: ReturnType<typeof createClient> | undefined
-async function client(): Promise<ReturnType<typeof createClient>> {
-  if (shared === undefined) {
-    shared = createClient({ url: REDIS_URL })
-    shared.on('error', () => {})
-    await shared.connect()
-  }
-  return shared
-}
-
-after(async () => {
-  if (shared === undefined) return
-  for await (const keys of shared.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-    if (keys.length > 0) await shared.del(keys)
-  }
-  await shared.close()
-})
+const client = sharedRedisClient(prefix)
 
 const newIdHash = (): string => createHash('sha256').update(randomBytes(32)).digest('base64url')
 
