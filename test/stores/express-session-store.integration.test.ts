@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { RedisStore } from 'connect-redis'
 import session from 'express-session'
@@ -10,29 +9,18 @@ import {
   type ExpressSessionStoreLike,
   type StoredSession,
 } from '../../src/index.js'
+import { newIdHash, storedRecord } from '../helpers/stored-records.js'
 import { runStoreSuite } from '../../src/testing.js'
 import { serviceSkip, sharedRedisClient, uniqueName } from '../helpers/services.js'
 import { runStoreConcurrencySuite } from '../helpers/store-concurrency.js'
 
 const skip = await serviceSkip('redis')
 const prefix = `${uniqueName()}:`
-const HOUR = 3_600_000
 
 const client = sharedRedisClient(prefix)
 
-const newIdHash = (): string => createHash('sha256').update(randomBytes(32)).digest('base64url')
-
-function record(overrides: Partial<StoredSession> = {}): StoredSession {
-  const time = Date.now()
-  return {
-    data: { user: 'ada' },
-    system: {},
-    created: time,
-    lastActive: time,
-    expires: time + HOUR,
-    ...overrides,
-  }
-}
+const record = (overrides: Partial<StoredSession> = {}): StoredSession =>
+  storedRecord({ system: {}, ...overrides })
 
 const connectRedis = async (): Promise<ReturnType<typeof fromExpressSessionStore>> =>
   fromExpressSessionStore(new RedisStore({ client: await client(), prefix }))

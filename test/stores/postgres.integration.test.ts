@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
 import { after, describe, it } from 'node:test'
 import pg from 'pg'
-import { ConfigError, StoreUnavailableError, type StoredSession } from '../../src/index.js'
+import { ConfigError, StoreUnavailableError } from '../../src/index.js'
 import { createPostgresStore, postgresSessionTableSQL } from '../../src/postgres.js'
+import { HOUR, newIdHash, storedRecord } from '../helpers/stored-records.js'
 import { runStoreSuite } from '../../src/testing.js'
 import { POSTGRES, serviceSkip, uniqueName } from '../helpers/services.js'
 import { runStoreConcurrencySuite } from '../helpers/store-concurrency.js'
 
 const skip = await serviceSkip('postgres')
 const schema = uniqueName()
-const HOUR = 3_600_000
 
 let shared: pg.Pool | undefined
 function pool(): pg.Pool {
@@ -24,19 +23,7 @@ after(async () => {
   await shared.end()
 })
 
-const newIdHash = (): string => createHash('sha256').update(randomBytes(32)).digest('base64url')
-
-function record(overrides: Partial<StoredSession> = {}): StoredSession {
-  const time = Date.now()
-  return {
-    data: { user: 'ada' },
-    system: { csrf: 'token' },
-    created: time,
-    lastActive: time,
-    expires: time + HOUR,
-    ...overrides,
-  }
-}
+const record = storedRecord
 
 runStoreSuite('postgres store', () => createPostgresStore({ pool: pool(), schema }), { skip })
 

@@ -1,31 +1,18 @@
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { ConfigError, StoreUnavailableError, type StoredSession } from '../../src/index.js'
+import { ConfigError, StoreUnavailableError } from '../../src/index.js'
 import { createRedisStore, type RedisStoreClient } from '../../src/redis.js'
+import { HOUR, newIdHash, storedRecord } from '../helpers/stored-records.js'
 import { runStoreSuite } from '../../src/testing.js'
 import { REDIS_URL, serviceSkip, sharedRedisClient, uniqueName } from '../helpers/services.js'
 import { runStoreConcurrencySuite } from '../helpers/store-concurrency.js'
 
 const skip = await serviceSkip('redis')
 const prefix = `${uniqueName()}:`
-const HOUR = 3_600_000
 
 const client = sharedRedisClient(prefix)
 
-const newIdHash = (): string => createHash('sha256').update(randomBytes(32)).digest('base64url')
-
-function record(overrides: Partial<StoredSession> = {}): StoredSession {
-  const time = Date.now()
-  return {
-    data: { user: 'ada' },
-    system: { csrf: 'token' },
-    created: time,
-    lastActive: time,
-    expires: time + HOUR,
-    ...overrides,
-  }
-}
+const record = storedRecord
 
 /** Wraps a client and counts the commands the store sends through it (round trips). */
 function counting(target: RedisStoreClient): { client: RedisStoreClient; commands: string[] } {
