@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes as cryptoRandomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { pooledRandomBytes } from './random-pool.js'
 import type { CookieCodec, CookieDecodeResult, CookiePayload } from './cookie-codec.js'
 import type { Keyring } from './keyring.js'
 import { createVerifiedCache } from './verified-cache.js'
@@ -17,7 +18,7 @@ export interface EncryptedCodecOptions {
   /**
    * The source of the 96-bit IVs. Inject one only in tests; a repeated IV under the same key
    * breaks AES-GCM completely.
-   * @defaultValue `crypto.randomBytes`
+   * @defaultValue `crypto.randomBytes`, drawn in blocks (see `createRandomPool`)
    */
   readonly randomBytes?: (size: number) => Uint8Array
 }
@@ -67,7 +68,7 @@ function canonicalBytes(text: string): Buffer | undefined {
  */
 export function createEncryptedCodec(options: EncryptedCodecOptions): CookieCodec {
   const { keyring, cookieName } = options
-  const random = options.randomBytes ?? cryptoRandomBytes
+  const random = options.randomBytes ?? pooledRandomBytes
   const cache = createVerifiedCache<CookieDecodeResult>(options.cacheEntries ?? 1000, 4096)
   const aad = (keyId: string): Buffer =>
     Buffer.from(`${ENCRYPTED_FORMAT_VERSION}.${keyId}.${cookieName}`, 'utf8')

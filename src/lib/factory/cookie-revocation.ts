@@ -1,5 +1,6 @@
 import { callStore } from '../store/store-call.js'
-import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
+import { pooledRandomBytes } from '../codec/random-pool.js'
 import { ConfigError } from '../errors.js'
 import type { DefaultSessionData } from '../session/session.js'
 import type { SessionStore, StoredNamespacePatch, StoredSession } from '../store/session-store.js'
@@ -186,7 +187,7 @@ export function createCookieRevocation(
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new ConfigError('revocation.storeTimeout', 'expected a number of milliseconds > 0.')
   }
-  const randomBytes = options.randomBytes ?? cryptoRandomBytes
+  const randomBytes = options.randomBytes ?? pooledRandomBytes
   if (typeof randomBytes !== 'function') {
     throw new ConfigError('revocation.randomBytes', 'expected a function.')
   }

@@ -1,5 +1,6 @@
 import { callStore } from '../store/store-call.js'
-import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
+import { pooledRandomBytes } from '../codec/random-pool.js'
 import { ConfigError, StoreUnavailableError } from '../errors.js'
 import {
   EXPIRED_LIFETIME,
@@ -82,7 +83,7 @@ export interface StoreFactoryOptions extends SessionCookieOptions {
     | ((error: StoreUnavailableError, operation: StoreOperation) => StoreErrorPolicy)
   /**
    * The source of session ids. Inject one in tests; never replace it in production.
-   * @defaultValue `randomBytes` from `node:crypto`
+   * @defaultValue `randomBytes` from `node:crypto`, drawn in blocks
    */
   readonly randomBytes?: (size: number) => Uint8Array
   /**
@@ -286,7 +287,7 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
   ) {
     throw new ConfigError('onStoreError', "expected 'fail', 'fresh-session' or a function.")
   }
-  const randomBytes = options.randomBytes ?? cryptoRandomBytes
+  const randomBytes = options.randomBytes ?? pooledRandomBytes
   if (typeof randomBytes !== 'function')
     throw new ConfigError('randomBytes', 'expected a function.')
   const adopter = options.adopt
