@@ -49,6 +49,7 @@ export {
 export type { InvalidCookieInfo, SessionCookieOptions } from './lib/factory/options.js'
 export type {
   CookieRevocationOptions,
+  RevocableCookieOptions,
   RevocableSessionFactory,
 } from './lib/factory/cookie-revocation.js'
 export {

@@ -315,3 +315,22 @@ export function createCookieRevocation(
     },
   }
 }
+
+/** The `revocation` option of the signed and encrypted cookie factories. */
+export interface RevocableCookieOptions {
+  /**
+   * Makes sessions revocable on the server: each cookie carries a random session id (and, once
+   * the session has an owner, the owner's generation), checked against `revocation.store` on
+   * every request that brings a cookie. `session.invalidate()` and `session.regenerate()` then
+   * end the old cookie for good, and the factory gets `revokeSessions(owner)` ("log out
+   * everywhere"). Costs one store read per request with a cookie, and a write per logout and per
+   * login.
+   *
+   * > [!WARNING]
+   * > Turning it on ends the cookie sessions issued without it (`onInvalidCookie('revoked')`). With
+   * > `absoluteTimeout: null`, sessions end after 400 days at the latest. An unavailable store
+   * > fails the request (503), never accepts a cookie it cannot check.
+   * @defaultValue undefined (a copied cookie works until it expires)
+   */
+  readonly revocation?: CookieRevocationOptions | undefined
+}

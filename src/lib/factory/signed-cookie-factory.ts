@@ -7,12 +7,17 @@ import {
   resolveMaxCookieBytes,
   type CookieSizeOptions,
 } from './cookie-factory.js'
-import type { CookieRevocationOptions, RevocableSessionFactory } from './cookie-revocation.js'
+import type {
+  CookieRevocationOptions,
+  RevocableCookieOptions,
+  RevocableSessionFactory,
+} from './cookie-revocation.js'
 import { resolveCookieOptions, type SessionCookieOptions } from './options.js'
 import type { SessionFactory } from './session-factory.js'
 
 /** Options of {@link createSignedCookieFactory}. */
-export interface SignedCookieFactoryOptions extends SessionCookieOptions, CookieSizeOptions {
+export interface SignedCookieFactoryOptions
+  extends SessionCookieOptions, CookieSizeOptions, RevocableCookieOptions {
   /**
    * The signing secrets, each at least 32 bytes: one, or a list whose first entry signs and whose
    * others are still accepted (cookies they signed are re-issued under the first). Generate one
@@ -23,21 +28,6 @@ export interface SignedCookieFactoryOptions extends SessionCookieOptions, Cookie
    * > never reuse one for another purpose.
    */
   readonly secrets: Secrets
-  /**
-   * Makes sessions revocable on the server: each cookie carries a random session id (and, once
-   * the session has an owner, the owner's generation), checked against `revocation.store` on
-   * every request that brings a cookie. `session.invalidate()` and `session.regenerate()` then
-   * end the old cookie for good, and the factory gets `revokeSessions(owner)` ("log out
-   * everywhere"). Costs one store read per request with a cookie, and a write per logout and per
-   * login.
-   *
-   * > [!WARNING]
-   * > Turning it on ends the cookie sessions issued without it (`onInvalidCookie('revoked')`). With
-   * > `absoluteTimeout: null`, sessions end after 400 days at the latest. An unavailable store
-   * > fails the request (503), never accepts a cookie it cannot check.
-   * @defaultValue undefined (a copied cookie works until it expires)
-   */
-  readonly revocation?: CookieRevocationOptions | undefined
 }
 
 /**
