@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { SessionFactory } from '../factory/session-factory.js'
+import type { CommitOptions, SessionFactory } from '../factory/session-factory.js'
 import { statusForError } from '../http/carrier.js'
 import {
   interceptResponse,
   sendErrorResponse,
   type ResponseInterceptor,
+  type ResponseInterceptorOptions,
 } from '../http/response-interceptor.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
 
@@ -98,20 +99,7 @@ export function withSession<Data extends object = DefaultSessionData>(
   /** Runs the handler; synchronous loads and handlers allocate no promise at all. */
   const serve = (session: Session<Data>, req: IncomingMessage, res: ServerResponse): void => {
     ;(req as SessionRequest<Data>).session = session
-    const interceptor = interceptResponse(res, {
-      synchronous: factory.synchronousCommit === true,
-      commit: (failed) => factory.commit(session, { failed }),
-      onCommitError: (error) => {
-        onError(error, req)
-        return statusForError(error)
-      },
-    })
-    const finished = (): void => {
-      // The session could not be saved and the handler swallowed the error: answer for it.
-      if (interceptor.aborted && !res.headersSent) {
-        sendErrorResponse(res, statusForError(interceptor.commitError))
-      }
-    }
+    const interceptor = interceptResponse(res, new NodeCommit(factory, session, req, onError))
     let result: void | Promise<void>
     try {
       result = handler(req as SessionRequest<Data>, res)
@@ -120,9 +108,12 @@ export function withSession<Data extends object = DefaultSessionData>(
       return
     }
     if (result instanceof Promise) {
-      result.then(finished, (error: unknown) => handlerFailed(error, interceptor, req, res))
+      result.then(
+        () => answerAbortedCommit(interceptor, res),
+        (error: unknown) => handlerFailed(error, interceptor, req, res),
+      )
     } else {
-      finished()
+      answerAbortedCommit(interceptor, res)
     }
   }
 
@@ -155,5 +146,46 @@ export function withSession<Data extends object = DefaultSessionData>(
         res.destroy()
       }
     }
+  }
+}
+
+const COMMIT_FAILED: CommitOptions = Object.freeze({ failed: true })
+const COMMIT_OK: CommitOptions = Object.freeze({ failed: false })
+
+/** One request's commit, as the response interceptor calls it (one object, no closures). */
+class NodeCommit<Data extends object> implements ResponseInterceptorOptions {
+  readonly synchronous: boolean
+  readonly #factory: SessionFactory<Data>
+  readonly #session: Session<Data>
+  readonly #req: IncomingMessage
+  readonly #onError: (error: unknown, req: IncomingMessage) => void
+
+  constructor(
+    factory: SessionFactory<Data>,
+    session: Session<Data>,
+    req: IncomingMessage,
+    onError: (error: unknown, req: IncomingMessage) => void,
+  ) {
+    this.synchronous = factory.synchronousCommit === true
+    this.#factory = factory
+    this.#session = session
+    this.#req = req
+    this.#onError = onError
+  }
+
+  commit(failed: boolean): readonly string[] | Promise<readonly string[]> {
+    return this.#factory.commit(this.#session, failed ? COMMIT_FAILED : COMMIT_OK)
+  }
+
+  onCommitError(error: unknown): 500 | 503 {
+    this.#onError(error, this.#req)
+    return statusForError(error)
+  }
+}
+
+/** The session could not be saved and the handler swallowed the error: answers for it. */
+function answerAbortedCommit(interceptor: ResponseInterceptor, res: ServerResponse): void {
+  if (interceptor.aborted && !res.headersSent) {
+    sendErrorResponse(res, statusForError(interceptor.commitError))
   }
 }

@@ -59,17 +59,29 @@ export interface ResponseInterceptor {
  * @returns its header carrier
  */
 export function nodeHeaderCarrier(res: ServerResponse): HeaderCarrier {
-  return {
-    get: (name) => {
-      const value = res.getHeader(name)
-      return value === undefined
-        ? undefined
-        : Array.isArray(value)
-          ? value.join(', ')
-          : String(value)
-    },
-    set: (name, value) => res.setHeader(name, value),
-    append: (name, value) => res.appendHeader(name, value),
+  return new NodeHeaderCarrier(res)
+}
+
+class NodeHeaderCarrier implements HeaderCarrier {
+  readonly #res: ServerResponse
+
+  constructor(res: ServerResponse) {
+    this.#res = res
+  }
+
+  get(name: string): string | undefined {
+    const value = this.#res.getHeader(name)
+    return value === undefined ? undefined : Array.isArray(value) ? value.join(', ') : String(value)
+  }
+
+  set(name: string, value: string): void {
+    this.#res.setHeader(name, value)
+  }
+
+  append(name: string, value: string): void {
+    // appendHeader validates the value twice when the header is new (it calls setHeader).
+    if (this.#res.hasHeader(name)) this.#res.appendHeader(name, value)
+    else this.#res.setHeader(name, value)
   }
 }
 

@@ -191,9 +191,20 @@ export class ChangeTrackingMap {
    * @throws {@link UnserializableValueError} when a value changed in place can no longer be stored
    */
   encodeAll(): Record<string, JsonValue> {
-    const out = Object.create(null) as Record<string, JsonValue>
+    const out: Record<string, JsonValue> = {}
     for (const [key, value] of this.#values) {
-      out[key] = value === ENCODED ? this.#stored![key]! : this.#serializer.encode(value, key)
+      const encoded = value === ENCODED ? this.#stored![key]! : this.#serializer.encode(value, key)
+      // A key named "__proto__" is data: define it, never assign through the setter.
+      if (key === '__proto__') {
+        Object.defineProperty(out, key, {
+          value: encoded,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
+      } else {
+        out[key] = encoded
+      }
     }
     return out
   }
@@ -207,8 +218,7 @@ export class ChangeTrackingMap {
     if (this.#cleared || (this.#written !== undefined && this.#written.size > 0)) return true
     if (this.#snapshots === undefined) return false
     for (const [key, before] of this.#snapshots) {
-      if (this.#differs(key, before, this.#serializer.encode(this.#values.get(key), key)))
-        return true
+      if (!this.#unchanged(key, before)) return true
     }
     return false
   }
@@ -230,6 +240,7 @@ export class ChangeTrackingMap {
       }
     }
     for (const [key, before] of this.#snapshots ?? []) {
+      if (this.#unchanged(key, before)) continue
       const encoded = this.#serializer.encode(this.#values.get(key), key)
       if (this.#differs(key, before, encoded)) (set ??= new Map()).set(key, encoded)
     }
@@ -246,6 +257,18 @@ export class ChangeTrackingMap {
         ? STORED
         : JSON.stringify(this.#serializer.encode(value === ENCODED ? this.read(key) : value, key))
     ;(this.#snapshots ??= new Map()).set(key, snapshot)
+  }
+
+  /**
+   * The cheap check: whether a value handed out still equals its stored form, by the serializer's
+   * `equals` when it has one. False means "encode and compare" (or, from `isDirty`, "changed").
+   */
+  #unchanged(key: string, before: string | typeof STORED): boolean {
+    const value = this.#values.get(key)
+    if (before === STORED && this.#serializer.equals?.(value, this.#stored![key]!) === true) {
+      return true
+    }
+    return !this.#differs(key, before, this.#serializer.encode(value, key))
   }
 
   #differs(key: string, before: string | typeof STORED, now: JsonValue): boolean {

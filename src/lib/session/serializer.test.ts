@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { UnserializableValueError } from '../errors.js'
+import { jsonEqual } from './change-tracking.js'
 import { jsonSerializer, plainJsonSerializer, type JsonValue } from './serializer.js'
 
 const roundTrip = (value: unknown): unknown =>
@@ -91,6 +92,62 @@ describe('jsonSerializer', () => {
       a: { n: 1 },
       b: { n: 1 },
     })
+  })
+})
+
+describe('jsonSerializer.equals', () => {
+  const equals = (value: unknown, json: JsonValue): boolean => jsonSerializer.equals!(value, json)
+  // Values built from JSON, with Dates and tag look-alikes mixed in.
+  const sessionValue = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.jsonValue({ maxDepth: 1 }),
+      fc.date({ noInvalidDate: true }),
+      fc.array(tie('value'), { maxLength: 4 }),
+      fc.dictionary(
+        fc.oneof(fc.string(), fc.constant('$date'), fc.constant('$obj')),
+        tie('value'),
+        {
+          maxKeys: 4,
+        },
+      ),
+    ),
+  })).value
+
+  it('holds exactly when encoding gives equal data', () => {
+    fc.assert(
+      fc.property(sessionValue, sessionValue, (a, b) => {
+        const encodedA = jsonSerializer.encode(a, 'k')
+        const encodedB = jsonSerializer.encode(b, 'k')
+        assert.equal(equals(a, encodedA), true)
+        assert.equal(equals(a, encodedB), jsonEqual(encodedA, encodedB))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('sees a change made in place, at any depth', () => {
+    const cart = { items: [{ sku: 'a', when: new Date(5) }], owner: { $name: 'x' } }
+    const stored = jsonSerializer.encode(cart, 'cart')
+    assert.equal(equals(cart, stored), true)
+    cart.items[0]!.when.setTime(6)
+    assert.equal(equals(cart, stored), false)
+    cart.items[0]!.when.setTime(5)
+    cart.owner.$name = 'y'
+    assert.equal(equals(cart, stored), false)
+  })
+
+  it('is false for values encode refuses, so the commit reports them', () => {
+    const stored = jsonSerializer.encode({ a: [1] }, 'k')
+    const cyclic: Record<string, unknown> = { a: [1] }
+    ;(cyclic.a as unknown[]).push(cyclic)
+    class Box {
+      a = [1]
+    }
+    for (const value of [cyclic, new Box(), { a: [Number.NaN] }, { a: [() => 1] }, undefined]) {
+      assert.equal(equals(value, stored), false)
+    }
+    assert.equal(equals({ a: 1, b: undefined }, { a: 1 }), true)
   })
 })
 

@@ -31,6 +31,17 @@ export interface Serializer {
    * @returns the stored value
    */
   decode(json: JsonValue): unknown
+  /**
+   * Optional shortcut: whether `encode(value)` would return data equal to `json`. The session
+   * compares every object it handed out with its stored form at commit, to find changes made in
+   * place; with `equals` it does so without encoding. Return false whenever unsure: the session
+   * then encodes and compares.
+   *
+   * @param value a value as the application holds it
+   * @param json stored data made by `encode`
+   * @returns true only when encoding `value` gives data equal to `json`
+   */
+  equals?(value: unknown, json: JsonValue): boolean
 }
 
 const DATE_TAG = '$date'
@@ -53,66 +64,129 @@ function isPlainObject(value: object): boolean {
   return prototype === Object.prototype || prototype === null
 }
 
+/** Returned by the fast encoder for a value it cannot keep; the slow walk then names the path. */
+const REFUSED: unique symbol = Symbol('refused')
+
+/**
+ * Sets `out[name]`, defining a member named `__proto__` as data instead of assigning through the
+ * setter (objects keep their ordinary prototype, so they stay fast for `JSON.stringify`).
+ */
+function setMember(out: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__') {
+    Object.defineProperty(out, name, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  } else {
+    out[name] = value
+  }
+}
+
 function createJsonSerializer(withDates: boolean): Serializer {
-  const encodeAt = (
-    value: unknown,
-    key: string,
-    path: string,
-    ancestors: Set<object>,
-  ): JsonValue => {
+  /** Whether an object with these members is stored inside an escape (`{"$obj": ...}`). */
+  const escaped = (count: number, lastName: string): boolean =>
+    withDates && count === 1 && lastName.startsWith('$')
+
+  // The fast encoder keeps no paths: it returns REFUSED and `refuse` walks the value again,
+  // slowly, to name where it went wrong.
+  const encodeFast = (value: unknown, ancestors: object[]): JsonValue | typeof REFUSED => {
     switch (typeof value) {
       case 'string':
       case 'boolean':
         return value
       case 'number':
         if (Number.isFinite(value)) return value
-        throw new UnserializableValueError(key, path, describe(value))
+        return REFUSED
       case 'object': {
         if (value === null) return null
         if (value instanceof Date && withDates) {
           const time = value.getTime()
-          if (Number.isNaN(time)) throw new UnserializableValueError(key, path, 'an invalid Date')
+          if (Number.isNaN(time)) return REFUSED
           return { [DATE_TAG]: time }
         }
-        if (ancestors.has(value)) {
-          throw new UnserializableValueError(key, path, 'a reference back to itself (a cycle)')
-        }
+        if (ancestors.includes(value)) return REFUSED
         if (Array.isArray(value)) {
-          if (Object.getPrototypeOf(value) !== Array.prototype) {
-            throw new UnserializableValueError(key, path, describe(value))
-          }
-          ancestors.add(value)
+          if (Object.getPrototypeOf(value) !== Array.prototype) return REFUSED
+          ancestors.push(value)
           const out: JsonValue[] = new Array<JsonValue>(value.length)
           for (let index = 0; index < value.length; index++) {
-            if (!(index in value)) {
-              throw new UnserializableValueError(
-                key,
-                `${path}[${index}]`,
-                'a hole in a sparse array',
-              )
-            }
-            out[index] = encodeAt(value[index], key, `${path}[${index}]`, ancestors)
+            if (!(index in value)) return REFUSED
+            const encoded = encodeFast(value[index], ancestors)
+            if (encoded === REFUSED) return REFUSED
+            out[index] = encoded
           }
-          ancestors.delete(value)
+          ancestors.pop()
           return out
         }
-        if (!isPlainObject(value)) throw new UnserializableValueError(key, path, describe(value))
-        ancestors.add(value)
-        const out: Record<string, JsonValue> = Object.create(null) as Record<string, JsonValue>
+        if (!isPlainObject(value)) return REFUSED
+        ancestors.push(value)
+        const out: Record<string, JsonValue> = {}
         let count = 0
         let lastName = ''
         for (const name of Object.keys(value)) {
           const member = (value as Record<string, unknown>)[name]
           // Like JSON, an object member holding `undefined` is left out.
           if (member === undefined) continue
-          out[name] = encodeAt(member, key, `${path}.${name}`, ancestors)
+          const encoded = encodeFast(member, ancestors)
+          if (encoded === REFUSED) return REFUSED
+          setMember(out, name, encoded)
           count++
           lastName = name
         }
-        ancestors.delete(value)
+        ancestors.pop()
         // An object whose only member is named like a tag is escaped, so it never decodes as one.
-        if (withDates && count === 1 && lastName.startsWith('$')) return { [ESCAPE_TAG]: out }
-        return out
+        return escaped(count, lastName) ? { [ESCAPE_TAG]: out } : out
+      }
+      case 'undefined':
+      case 'bigint':
+      case 'symbol':
+      case 'function':
+        return REFUSED
+    }
+  }
+
+  /** Walks `value` as `encodeFast` does and throws the error naming the first bad path. */
+  const refuse = (value: unknown, key: string, path: string, ancestors: Set<object>): void => {
+    switch (typeof value) {
+      case 'string':
+      case 'boolean':
+        return
+      case 'number':
+        if (Number.isFinite(value)) return
+        throw new UnserializableValueError(key, path, describe(value))
+      case 'object': {
+        if (value === null) return
+        if (value instanceof Date && withDates) {
+          if (Number.isNaN(value.getTime())) {
+            throw new UnserializableValueError(key, path, 'an invalid Date')
+          }
+          return
+        }
+        if (ancestors.has(value)) {
+          throw new UnserializableValueError(key, path, 'a reference back to itself (a cycle)')
+        }
+        ancestors.add(value)
+        if (Array.isArray(value)) {
+          if (Object.getPrototypeOf(value) !== Array.prototype) {
+            throw new UnserializableValueError(key, path, describe(value))
+          }
+          for (let index = 0; index < value.length; index++) {
+            const at = `${path}[${index}]`
+            if (!(index in value))
+              throw new UnserializableValueError(key, at, 'a hole in a sparse array')
+            refuse(value[index], key, at, ancestors)
+          }
+        } else {
+          if (!isPlainObject(value)) throw new UnserializableValueError(key, path, describe(value))
+          for (const name of Object.keys(value)) {
+            const member = (value as Record<string, unknown>)[name]
+            if (member !== undefined) refuse(member, key, `${path}.${name}`, ancestors)
+          }
+        }
+        ancestors.delete(value)
+        return
       }
       case 'undefined':
       case 'bigint':
@@ -122,22 +196,69 @@ function createJsonSerializer(withDates: boolean): Serializer {
     }
   }
 
+  /** Whether `encode(value)` would give data equal to `json`, without building it. */
+  const matches = (value: unknown, json: JsonValue | undefined): boolean => {
+    switch (typeof value) {
+      case 'string':
+      case 'boolean':
+      case 'number':
+        // NaN and ±Infinity never equal stored JSON, so they fall through to encode (and its error).
+        return value === json
+      case 'object': {
+        if (value === null) return json === null
+        if (typeof json !== 'object' || json === null) return false
+        if (Array.isArray(value)) {
+          if (!Array.isArray(json) || value.length !== json.length) return false
+          if (Object.getPrototypeOf(value) !== Array.prototype) return false
+          for (let index = 0; index < value.length; index++) {
+            if (!(index in value) || !matches(value[index], json[index])) return false
+          }
+          return true
+        }
+        if (Array.isArray(json)) return false
+        if (value instanceof Date) {
+          if (!withDates) return false
+          const names = Object.keys(json)
+          return names.length === 1 && names[0] === DATE_TAG && json[DATE_TAG] === value.getTime()
+        }
+        if (!isPlainObject(value)) return false
+        let count = 0
+        let lastName = ''
+        for (const name of Object.keys(value)) {
+          if ((value as Record<string, unknown>)[name] === undefined) continue
+          count++
+          lastName = name
+        }
+        let members: JsonValue = json
+        if (escaped(count, lastName)) {
+          const names = Object.keys(json)
+          if (names.length !== 1 || names[0] !== ESCAPE_TAG) return false
+          members = json[ESCAPE_TAG]!
+          if (typeof members !== 'object' || members === null || Array.isArray(members))
+            return false
+        }
+        if (Object.keys(members).length !== count) return false
+        for (const name of Object.keys(value)) {
+          const member = (value as Record<string, unknown>)[name]
+          if (member === undefined) continue
+          if (!Object.hasOwn(members, name) || !matches(member, members[name])) return false
+        }
+        return true
+      }
+      case 'undefined':
+      case 'bigint':
+      case 'symbol':
+      case 'function':
+        return false
+    }
+  }
+
   // Decoding builds new containers and never changes its input, so parsed data can be shared.
   const decodeMembers = (json: Record<string, JsonValue>): Record<string, unknown> => {
     const out: Record<string, unknown> = {}
     for (const name of Object.keys(json)) {
-      const value = decodeAt(json[name]!)
       // A member named "__proto__" is data: define it, never assign through the setter.
-      if (name === '__proto__') {
-        Object.defineProperty(out, name, {
-          value,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        })
-      } else {
-        out[name] = value
-      }
+      setMember(out, name, decodeAt(json[name]!))
     }
     return out
   }
@@ -165,10 +286,18 @@ function createJsonSerializer(withDates: boolean): Serializer {
 
   return {
     encode: (value, key) => {
+      // Primitives need no walk (and no allocation).
+      if (typeof value === 'string' || typeof value === 'boolean') return value
+      if (typeof value === 'number' && Number.isFinite(value)) return value
       if (value === undefined) throw new UnserializableValueError(key, key, describe(value))
-      return encodeAt(value, key, key, new Set())
+      const encoded = encodeFast(value, [])
+      if (encoded !== REFUSED) return encoded
+      refuse(value, key, key, new Set())
+      // The two walks apply the same rules, so `refuse` has thrown; this is a safety net.
+      throw new UnserializableValueError(key, key, describe(value))
     },
     decode: (json) => decodeAt(json),
+    equals: (value, json) => matches(value, json),
   }
 }
 

@@ -264,10 +264,7 @@ describe('Session', () => {
       session.invalidate()
       session.set('user', 'bob')
       const view = sessionChanges(session)
-      assert.deepEqual(
-        view.encodeData(),
-        Object.assign(Object.create(null) as object, { user: 'bob' }),
-      )
+      assert.deepEqual(view.encodeData(), { user: 'bob' })
       assert.equal(view.dataChanges()!.cleared, true)
     })
   })
