@@ -1,5 +1,5 @@
-import { callStore } from '../store/store-call.js'
-import { createHash } from 'node:crypto'
+import { createStoreCaller } from '../store/store-call.js'
+import { hash } from 'node:crypto'
 import { pooledRandomBytes } from '../codec/random-pool.js'
 import { ConfigError } from '../errors.js'
 import type { DefaultSessionData } from '../session/session.js'
@@ -193,14 +193,13 @@ export function createCookieRevocation(
   }
 
   const key = (label: string): string =>
-    createHash('sha256').update(`cloakroom/revocation/${label}`).digest('base64url')
+    hash('sha256', `cloakroom/revocation/${label}`, 'base64url')
   const markerKey = (sid: string): string => key(`revoked/${cookieName}/${sid}`)
   const ownerKey = (owner: string): string => key(`owner/${cookieName}/${owner}`)
   /** The expiry of a record that must outlive every cookie issued up to `time`. */
   const outliving = (time: number): number => time + lifetimeMs + CLOCK_MARGIN_MS
 
-  const call = <T>(operation: string, run: () => Promise<T>): Promise<T> =>
-    callStore(operation, timeoutMs, run, 'revocation store')
+  const call = createStoreCaller(timeoutMs, 'revocation store')
 
   const generationOf = (record: StoredSession): number | undefined => {
     const gen = record.system[GENERATION_FIELD]

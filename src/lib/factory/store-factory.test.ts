@@ -88,6 +88,35 @@ describe('createStoreFactory', () => {
     })
   })
 
+  describe('damaged records', () => {
+    it('gives a fresh session for a record whose data is not an object', async () => {
+      const { login, request, inner, reasons } = setup()
+      const cookie = await login()
+      const record = (await inner.get(hash(cookie)))!
+      for (const damaged of [{ data: 'x' }, { data: [1] }, { system: null }]) {
+        await inner.set(hash(cookie), { ...record, ...damaged } as unknown as StoredSession)
+        const { session } = await request(cookie, (s) => void s.get('user'))
+        assert.equal(session.isNew, true)
+        assert.equal(session.get('user'), undefined)
+      }
+      assert.deepEqual(reasons, ['malformed', 'malformed', 'malformed'])
+    })
+
+    it('decodes records eagerly with a custom serializer, so one that fails gives a fresh session', async () => {
+      const failing = {
+        encode: (value: unknown) => value as never,
+        decode: () => {
+          throw new Error('cannot read this')
+        },
+      }
+      const { login, request, reasons } = setup({ serializer: failing })
+      const cookie = await login()
+      const { session } = await request(cookie)
+      assert.equal(session.isNew, true)
+      assert.deepEqual(reasons, ['malformed'])
+    })
+  })
+
   describe('strict mode', () => {
     it('never adopts an id the server did not issue, and mints a new one on write', async () => {
       const { request, recorder, inner, reasons } = setup()
@@ -401,7 +430,7 @@ describe('createStoreFactory', () => {
     })
 
     it('gives up on a store that does not answer within storeTimeout', async () => {
-      mock.timers.enable({ apis: ['setTimeout'] })
+      mock.timers.enable({ apis: ['setTimeout', 'Date'] })
       try {
         const hung: SessionStore = { ...broken(), get: () => new Promise(() => undefined) }
         const { factory } = setup({ store: hung, storeTimeout: 500 })

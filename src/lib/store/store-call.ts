@@ -1,40 +1,102 @@
 import { CloakroomError, StoreUnavailableError } from '../errors.js'
 
+/** Runs one store call within the caller's deadline; see {@link createStoreCaller}. */
+export type StoreCaller = <T>(operation: string, run: () => Promise<T>) => Promise<T>
+
+/** A store call waiting for its answer. */
+interface PendingCall {
+  /** When it times out, in milliseconds since the epoch. */
+  readonly deadline: number
+  /** Fails the call with the timeout error. */
+  readonly expire: () => void
+}
+
 /**
- * Runs one store call within a deadline, turning every failure (a rejection, a synchronous throw,
- * no answer in time) into {@link StoreUnavailableError} with the cause attached. Cloakroom's own
- * errors (a value that cannot be stored, a store's own StoreUnavailableError) pass unchanged.
- *
- * @param operation what the call does, for the error message (`load`, `commit`, ...)
- * @param timeoutMs the deadline, in milliseconds
- * @param run the store call
- * @param what the name of the store in the timeout message
- * @returns what the store answered
- * @throws {@link StoreUnavailableError} when the store fails or does not answer in time
+ * The timeouts of one caller's pending calls, kept with a single timer. Every call of a caller
+ * has the same timeout, so deadlines arrive in the order the calls began: the oldest pending call
+ * is always the next to expire, and a `Set` (which keeps insertion order) is the queue.
  */
-export function callStore<T>(
-  operation: string,
-  timeoutMs: number,
-  run: () => Promise<T>,
-  what = 'session store',
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`The ${what} did not answer within ${timeoutMs} ms.`))
-    }, timeoutMs)
-  })
-  // An async wrapper turns a synchronous throw from a store into a rejection.
-  const pending = (async () => run())()
-  return Promise.race([pending, timeout]).then(
-    (value) => {
-      clearTimeout(timer)
-      return value
-    },
-    (error: unknown) => {
-      clearTimeout(timer)
-      if (error instanceof CloakroomError) throw error
-      throw new StoreUnavailableError(operation, { cause: error })
-    },
-  )
+class Deadlines {
+  readonly #timeoutMs: number
+  readonly #pending = new Set<PendingCall>()
+  #timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs
+  }
+
+  add(call: PendingCall): void {
+    this.#pending.add(call)
+    if (this.#timer === undefined) this.#timer = setTimeout(this.#fire, this.#timeoutMs)
+    else if (this.#pending.size === 1) this.#timer.ref()
+  }
+
+  remove(call: PendingCall): void {
+    this.#pending.delete(call)
+    // A fast store answers before the next call begins: rather than clear the timer and set a
+    // new one for every call, it stays armed but no longer keeps the process alive.
+    if (this.#pending.size === 0) this.#timer?.unref()
+  }
+
+  /** Expires every call past its deadline, then waits for the oldest one left. */
+  readonly #fire = (): void => {
+    this.#timer = undefined
+    const now = Date.now()
+    for (const call of this.#pending) {
+      if (call.deadline > now) {
+        this.#timer = setTimeout(this.#fire, call.deadline - now)
+        return
+      }
+      this.#pending.delete(call)
+      call.expire()
+    }
+  }
+}
+
+/**
+ * Makes the function that runs store calls within a deadline, turning every failure (a
+ * rejection, a synchronous throw, no answer in time) into {@link StoreUnavailableError} with the
+ * cause attached. Cloakroom's own errors (a value that cannot be stored, a store's own
+ * StoreUnavailableError) pass unchanged.
+ *
+ * @remarks
+ * This runs on every request of a server-side session, so it costs one promise per call, and
+ * the deadlines of all the caller's pending calls share one timer (which keeps the process alive
+ * only while a call is pending; it is left armed, unreferenced, between calls).
+ *
+ * @param timeoutMs the deadline of each call, in milliseconds
+ * @param what the name of the store in the timeout message
+ * @returns `call(operation, run)`: `operation` names what the call does in the error message
+ *   (`load`, `commit`, ...), `run` makes the store call
+ */
+export function createStoreCaller(timeoutMs: number, what = 'session store'): StoreCaller {
+  const deadlines = new Deadlines(timeoutMs)
+  return <T>(operation: string, run: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        deadlines.remove(pending)
+        reject(
+          error instanceof CloakroomError
+            ? error
+            : new StoreUnavailableError(operation, { cause: error }),
+        )
+      }
+      const pending: PendingCall = {
+        deadline: Date.now() + timeoutMs,
+        expire: () => fail(new Error(`The ${what} did not answer within ${timeoutMs} ms.`)),
+      }
+      deadlines.add(pending)
+      let answer: Promise<T>
+      try {
+        // A store that throws synchronously fails the call like one that rejects.
+        answer = run()
+      } catch (error) {
+        fail(error)
+        return
+      }
+      Promise.resolve(answer).then((value) => {
+        deadlines.remove(pending)
+        resolve(value)
+      }, fail)
+    })
 }
