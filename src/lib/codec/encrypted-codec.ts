@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto'
 import { pooledRandomBytes } from './random-pool.js'
 import type { CookieCodec, CookieDecodeResult, CookiePayload } from './cookie-codec.js'
 import type { Keyring } from './keyring.js'
@@ -35,6 +35,8 @@ const TAG_BYTES = 16
 const TIME_BYTES = 6 // 48-bit milliseconds: enough until the year 10889
 const HEADER_BYTES = 2 * TIME_BYTES
 const BASE64URL = /^[A-Za-z0-9_-]+$/
+/** The cache looks values up by their last 22 characters, the base64url of the GCM tag. */
+const CACHE_TAIL_LENGTH = 22
 
 /** Decodes base64url, refusing anything but the one canonical spelling of the bytes. */
 function canonicalBytes(text: string): Buffer | undefined {
@@ -69,7 +71,11 @@ function canonicalBytes(text: string): Buffer | undefined {
 export function createEncryptedCodec(options: EncryptedCodecOptions): CookieCodec {
   const { keyring, cookieName } = options
   const random = options.randomBytes ?? pooledRandomBytes
-  const cache = createVerifiedCache<CookieDecodeResult>(options.cacheEntries ?? 1000, 4096)
+  const cache = createVerifiedCache<CookieDecodeResult>(
+    options.cacheEntries ?? 1000,
+    4096,
+    CACHE_TAIL_LENGTH,
+  )
   const aad = (keyId: string): Buffer =>
     Buffer.from(`${ENCRYPTED_FORMAT_VERSION}.${keyId}.${cookieName}`, 'utf8')
   // Additional data per key id, computed once: the per-request path only looks it up.
@@ -78,6 +84,13 @@ export function createEncryptedCodec(options: EncryptedCodecOptions): CookieCode
     let data = aadByKey.get(keyId)
     if (data === undefined) aadByKey.set(keyId, (data = aad(keyId)))
     return data
+  }
+  // A KeyObject skips preparing the raw key on every cipher.
+  const keyObjects = new Map<string, KeyObject>()
+  const keyObjectFor = (id: string, key: Buffer): KeyObject => {
+    let object = keyObjects.get(id)
+    if (object === undefined) keyObjects.set(id, (object = createSecretKey(key)))
+    return object
   }
 
   const open = (value: string): CookieDecodeResult => {
@@ -102,7 +115,9 @@ export function createEncryptedCodec(options: EncryptedCodecOptions): CookieCode
     const tag = sealed.subarray(sealed.length - TAG_BYTES)
     let plaintext: Buffer
     try {
-      const decipher = createDecipheriv(ALGORITHM, key.key, iv, { authTagLength: TAG_BYTES })
+      const decipher = createDecipheriv(ALGORITHM, keyObjectFor(keyId, key.key), iv, {
+        authTagLength: TAG_BYTES,
+      })
       decipher.setAAD(aadFor(keyId))
       // The length was checked above: setAuthTag never sees a truncated tag.
       decipher.setAuthTag(tag)
@@ -133,8 +148,12 @@ export function createEncryptedCodec(options: EncryptedCodecOptions): CookieCode
       plaintext.writeUIntBE(Math.trunc(payload.created), 0, TIME_BYTES)
       plaintext.writeUIntBE(Math.trunc(payload.lastActive), TIME_BYTES, TIME_BYTES)
       body.copy(plaintext, HEADER_BYTES)
-      const iv = Buffer.from(random(IV_BYTES))
-      const cipher = createCipheriv(ALGORITHM, current.key, iv, { authTagLength: TAG_BYTES })
+      const bytes = random(IV_BYTES)
+      // A view, not a copy: the IV is used at once.
+      const iv = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      const cipher = createCipheriv(ALGORITHM, keyObjectFor(current.id, current.key), iv, {
+        authTagLength: TAG_BYTES,
+      })
       cipher.setAAD(aadFor(current.id))
       const sealed = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
       return `${ENCRYPTED_FORMAT_VERSION}.${current.id}.${iv.toString('base64url')}.${sealed.toString('base64url')}`

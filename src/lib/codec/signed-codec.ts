@@ -20,6 +20,8 @@ export const SIGNED_FORMAT_VERSION = '1'
 const MAC_LENGTH = 43 // base64url of 32 bytes, no padding
 const MAX_VALUE_LENGTH = 64 * 1024 // the largest split session (maxTotalCookieBytes)
 const BASE64URL = /^[A-Za-z0-9_-]*$/
+/** The cache looks values up by their MAC (and then compares them whole). */
+const CACHE_TAIL_LENGTH = MAC_LENGTH
 const TIME = /^[0-9a-z]{1,11}$/
 
 const invalid = <R extends CookieDecodeResult & { ok: false }>(
@@ -40,7 +42,11 @@ const invalid = <R extends CookieDecodeResult & { ok: false }>(
  */
 export function createSignedCodec(options: SignedCodecOptions): CookieCodec {
   const { keyring } = options
-  const cache = createVerifiedCache<CookieDecodeResult>(options.cacheEntries ?? 1000, 4096)
+  const cache = createVerifiedCache<CookieDecodeResult>(
+    options.cacheEntries ?? 1000,
+    4096,
+    CACHE_TAIL_LENGTH,
+  )
   const mac = (key: Buffer, signed: string): string =>
     createHmac('sha256', key).update(signed).digest('base64url')
 

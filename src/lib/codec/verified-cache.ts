@@ -19,22 +19,43 @@ export interface VerifiedCache<T> {
   set(value: string, result: T): void
 }
 
+interface Entry<T> {
+  readonly value: string
+  readonly result: T
+}
+
 /**
  * @param maxEntries how many values to keep
  * @param maxValueLength longer values are never cached
+ * @param tailLength when given, entries are looked up by the last `tailLength` characters of the
+ *   value and then compared whole: for values that end in a MAC or tag, whose tail is as unique as
+ *   the value, and which arrive as new strings on every request (a `Map` would hash all of each).
+ *   A value sharing the tail of a cached one but not its text is a miss.
  * @returns a cache
  */
 export function createVerifiedCache<T>(
   maxEntries: number,
   maxValueLength: number,
+  tailLength?: number,
 ): VerifiedCache<T> {
-  const entries = new Map<string, T>()
+  const entries = new Map<string, Entry<T>>()
+  const keyOf =
+    tailLength === undefined
+      ? (value: string) => value
+      : (value: string) => (value.length > tailLength ? value.slice(-tailLength) : value)
   return {
-    get: (value) => entries.get(value),
+    get: (value) => {
+      const entry = entries.get(keyOf(value))
+      return entry !== undefined && entry.value === value ? entry.result : undefined
+    },
     set: (value, result) => {
       if (maxEntries <= 0 || value.length > maxValueLength) return
-      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!)
-      entries.set(value, result)
+      const key = keyOf(value)
+      // A key already present is replaced in place (it stays where it was in the eviction order).
+      if (!entries.has(key) && entries.size >= maxEntries) {
+        entries.delete(entries.keys().next().value!)
+      }
+      entries.set(key, { value, result })
     },
   }
 }
