@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { RedisClientOptions } from 'redis'
-import { ConfigError, StoreUnavailableError } from '../errors.js'
+import { ConfigError } from '../errors.js'
+import { createStoreCaller, type CallDeadline } from './store-call.js'
 import type { JsonValue } from '../session/serializer.js'
 import type {
   SessionPatch,
@@ -249,7 +250,7 @@ function positiveInteger(option: string, value: unknown, fallback: number): numb
 }
 
 interface ClientHolder {
-  /** Resolves to a client that applies the command timeout. */
+  /** Resolves to the client, connecting it first if the store owns it. */
   client(): Promise<RedisStoreClient>
   close(): Promise<void>
 }
@@ -259,21 +260,28 @@ type EventSource = {
   on?(event: string, listener: (error: unknown) => void): unknown
 }
 
+/**
+ * The client to send one operation's commands through. node-redis' own `timeout` command
+ * option drops a command that could not be written in time (Redis away, a reconnect under way)
+ * from its offline queue, so it never runs long after the request gave up; the store's deadline
+ * covers the reply. While the client is ready, commands are written at once and the option
+ * (an `AbortSignal.timeout` per command, a heavy load on the garbage collector) is skipped.
+ */
+function commandClient(client: RedisStoreClient, timeoutMs: number): () => RedisStoreClient {
+  const configurable = client as RedisStoreClient & {
+    readonly isReady?: boolean
+    withCommandOptions?: (options: { timeout: number }) => RedisStoreClient
+  }
+  if (typeof configurable.withCommandOptions !== 'function') return () => client
+  const withTimeout = configurable.withCommandOptions({ timeout: timeoutMs })
+  return () => (configurable.isReady === true ? client : withTimeout)
+}
+
 function holdClient(
   options: RedisStoreOptions,
   timeoutMs: number,
   onError: (error: unknown) => void,
 ): ClientHolder {
-  // node-redis' own `timeout` command option drops a command that could not be written in time
-  // (during a reconnect) from its offline queue; the store's timer covers the reply.
-  const withTimeout = (client: RedisStoreClient): RedisStoreClient => {
-    const configurable = client as RedisStoreClient & {
-      withCommandOptions?: (options: { timeout: number }) => RedisStoreClient
-    }
-    return typeof configurable.withCommandOptions === 'function'
-      ? configurable.withCommandOptions({ timeout: timeoutMs })
-      : client
-  }
   const listen = (client: unknown): void => {
     const source = client as EventSource
     if (typeof source.on === 'function' && source.listenerCount?.('error') === 0) {
@@ -283,8 +291,8 @@ function holdClient(
 
   if (options.client !== undefined) {
     listen(options.client)
-    const client = Promise.resolve(withTimeout(options.client))
-    return { client: () => client, close: () => Promise.resolve() }
+    const pick = commandClient(options.client, timeoutMs)
+    return { client: () => Promise.resolve(pick()), close: () => Promise.resolve() }
   }
 
   type OwnClient = RedisStoreClient & {
@@ -294,6 +302,7 @@ function holdClient(
     on(event: 'error', listener: (error: unknown) => void): unknown
   }
   let own: Promise<OwnClient> | undefined
+  let pick: (() => RedisStoreClient) | undefined
   let connecting: Promise<unknown> | undefined
   let closed = false
   const create = async (): Promise<OwnClient> => {
@@ -303,6 +312,7 @@ function holdClient(
       url: options.url!,
     }) as unknown as OwnClient
     client.on('error', onError)
+    pick = commandClient(client, timeoutMs)
     return client
   }
   return {
@@ -316,7 +326,7 @@ function holdClient(
         })
       }
       if (connecting !== undefined) await connecting
-      return withTimeout(client)
+      return pick!()
     },
     async close() {
       closed = true
@@ -324,6 +334,57 @@ function holdClient(
       const client = await own
       if (client.isOpen) await client.close()
     },
+  }
+}
+
+/**
+ * One operation's view of the client: once the operation's deadline has passed, its remaining
+ * commands are refused instead of sent.
+ */
+class DeadlineClient implements RedisStoreClient {
+  readonly #client: RedisStoreClient
+  readonly #deadline: CallDeadline
+
+  constructor(client: RedisStoreClient, deadline: CallDeadline) {
+    this.#client = client
+    this.#deadline = deadline
+  }
+
+  #checked(): RedisStoreClient {
+    if (this.#deadline.expired) throw new Error('The operation timed out before this command.')
+    return this.#client
+  }
+
+  hGetAll(key: string): Promise<unknown> {
+    return this.#checked().hGetAll(key)
+  }
+  hmGet(key: string, fields: string[]): Promise<unknown> {
+    return this.#checked().hmGet(key, fields)
+  }
+  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
+    return this.#checked().evalSha(sha1, options)
+  }
+  eval(source: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
+    return this.#checked().eval(source, options)
+  }
+  del(key: string): Promise<unknown> {
+    return this.#checked().del(key)
+  }
+  zRangeWithScores(key: string, start: number, stop: number): Promise<unknown> {
+    return this.#checked().zRangeWithScores(key, start, stop)
+  }
+  zRem(key: string, members: string[]): Promise<unknown> {
+    return this.#checked().zRem(key, members)
+  }
+  scan(
+    cursor: string,
+    options: { MATCH: string; COUNT: number; TYPE: string },
+  ): Promise<{ cursor: unknown; keys: unknown[] }> {
+    const client = this.#checked()
+    if (typeof client.scan !== 'function') {
+      throw new Error('stats() needs SCAN, which this client does not have (a cluster?).')
+    }
+    return client.scan(cursor, options)
   }
 }
 
@@ -388,42 +449,16 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const sessionKey = (idHash: string): string => `${prefix}{${idHash}}`
   const ownerKey = (owner: string): string => `${prefix}owner:{${owner}}`
 
+  const call = createStoreCaller(timeoutMs, 'Redis server')
   /**
    * Runs one store operation under the deadline; any failure becomes StoreUnavailableError.
    * After the deadline, the operation's remaining commands are not sent.
    */
-  const run = async <T>(
-    operation: string,
-    body: (client: RedisStoreClient) => Promise<T>,
-  ): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined
-    let late = false
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        late = true
-        reject(new Error(`Redis did not answer within ${timeoutMs} ms.`))
-      }, timeoutMs)
+  const run = <T>(operation: string, body: (client: RedisStoreClient) => Promise<T>): Promise<T> =>
+    call(`redis ${operation}`, async (deadline) => {
+      const client = await holder.client()
+      return body(new DeadlineClient(client, deadline))
     })
-    const guard = (client: RedisStoreClient): RedisStoreClient =>
-      new Proxy(client, {
-        get(target, property) {
-          const value: unknown = Reflect.get(target, property)
-          if (typeof value !== 'function') return value
-          return (...args: unknown[]): unknown => {
-            if (late)
-              return Promise.reject(new Error('The operation timed out before this command.'))
-            return (value as (...args: unknown[]) => unknown).apply(target, args)
-          }
-        },
-      })
-    try {
-      return await Promise.race([holder.client().then((client) => body(guard(client))), deadline])
-    } catch (error) {
-      throw new StoreUnavailableError(`redis ${operation}`, { cause: error })
-    } finally {
-      clearTimeout(timer)
-    }
-  }
 
   const evaluate = async (
     client: RedisStoreClient,
@@ -670,10 +705,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       let largestBytes: number | null = null
       do {
         const keys = await run('stats', async (client) => {
-          if (typeof client.scan !== 'function') {
-            throw new Error('stats() needs SCAN, which this client does not have (a cluster?).')
-          }
-          const page = await client.scan(cursor, { MATCH: match, COUNT: SCAN_COUNT, TYPE: 'hash' })
+          const page = await client.scan!(cursor, { MATCH: match, COUNT: SCAN_COUNT, TYPE: 'hash' })
           cursor = String(page.cursor)
           return Promise.all(page.keys.map((key) => client.hGetAll(String(key))))
         })

@@ -1,12 +1,22 @@
 import { CloakroomError, StoreUnavailableError } from '../errors.js'
 
+/** What a running store call can ask about its deadline. */
+export interface CallDeadline {
+  /** The deadline passed: the call has failed, and its remaining commands should not be sent. */
+  readonly expired: boolean
+}
+
 /** Runs one store call within the caller's deadline; see {@link createStoreCaller}. */
-export type StoreCaller = <T>(operation: string, run: () => Promise<T>) => Promise<T>
+export type StoreCaller = <T>(
+  operation: string,
+  run: (deadline: CallDeadline) => Promise<T>,
+) => Promise<T>
 
 /** A store call waiting for its answer. */
-interface PendingCall {
+interface PendingCall extends CallDeadline {
   /** When it times out, in milliseconds since the epoch. */
   readonly deadline: number
+  expired: boolean
   /** Fails the call with the timeout error. */
   readonly expire: () => void
 }
@@ -67,11 +77,12 @@ class Deadlines {
  * @param timeoutMs the deadline of each call, in milliseconds
  * @param what the name of the store in the timeout message
  * @returns `call(operation, run)`: `operation` names what the call does in the error message
- *   (`load`, `commit`, ...), `run` makes the store call
+ *   (`load`, `commit`, ...), `run` makes the store call (and may check `deadline.expired` between
+ *   the commands of a call that sends several)
  */
 export function createStoreCaller(timeoutMs: number, what = 'session store'): StoreCaller {
   const deadlines = new Deadlines(timeoutMs)
-  return <T>(operation: string, run: () => Promise<T>): Promise<T> =>
+  return <T>(operation: string, run: (deadline: CallDeadline) => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const fail = (error: unknown): void => {
         deadlines.remove(pending)
@@ -83,13 +94,17 @@ export function createStoreCaller(timeoutMs: number, what = 'session store'): St
       }
       const pending: PendingCall = {
         deadline: Date.now() + timeoutMs,
-        expire: () => fail(new Error(`The ${what} did not answer within ${timeoutMs} ms.`)),
+        expired: false,
+        expire: () => {
+          pending.expired = true
+          fail(new Error(`The ${what} did not answer within ${timeoutMs} ms.`))
+        },
       }
       deadlines.add(pending)
       let answer: Promise<T>
       try {
         // A store that throws synchronously fails the call like one that rejects.
-        answer = run()
+        answer = run(pending)
       } catch (error) {
         fail(error)
         return
