@@ -1,6 +1,7 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg'
-import { ConfigError, StoreUnavailableError } from '../errors.js'
+import { ConfigError } from '../errors.js'
 import type { JsonValue } from '../session/serializer.js'
+import { createStoreCaller } from './store-call.js'
 import type {
   PruneOptions,
   SessionStore,
@@ -275,23 +276,17 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     return ready
   }
 
+  const call = createStoreCaller(timeoutMs, 'PostgreSQL server')
+  let tableReady = !createTable
   /** Runs one operation under the deadline; any failure becomes StoreUnavailableError. */
-  const run = async <T>(operation: string, body: () => Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`PostgreSQL did not answer within ${timeoutMs} ms.`)),
-        timeoutMs,
-      )
+  const run = <T>(operation: string, body: () => Promise<T>): Promise<T> =>
+    call(`postgres ${operation}`, async () => {
+      if (!tableReady) {
+        await ensureTable()
+        tableReady = true
+      }
+      return body()
     })
-    try {
-      return await Promise.race([ensureTable().then(body), deadline])
-    } catch (error) {
-      throw new StoreUnavailableError(`postgres ${operation}`, { cause: error })
-    } finally {
-      clearTimeout(timer)
-    }
-  }
 
   const query = <R extends QueryResultRow>(
     text: string,
