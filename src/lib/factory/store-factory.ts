@@ -240,7 +240,10 @@ function toPatch(changes: NamespaceChanges | undefined): StoredNamespacePatch {
  * - Strict: an id whose record is missing or expired is never adopted; the request gets a fresh
  *   session, and a new id is minted only when the handler writes. Reading never creates a record.
  * - Loading costs one store read. A request that only reads writes nothing, except a cheap
- *   `touch` of the expiry once `reissueTime` has passed.
+ *   `touch` of the expiry once `reissueTime` has passed. With the built-in serializers, values
+ *   are decoded only when read; a custom serializer decodes the whole record at load, so a
+ *   record it cannot read gives a fresh session (reported as `malformed`) instead of an error
+ *   in the middle of the handler.
  * - Commits are patches of the keys the request changed, so concurrent requests that change
  *   different keys all keep their changes; on the same key the last writer wins. `clear()`,
  *   `changed()`, `invalidate()` and `regenerate()` write the whole record.

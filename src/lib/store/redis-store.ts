@@ -71,9 +71,9 @@ export interface RedisStoreOptions {
   readonly prefix?: string
   /**
    * How long one store operation may take, in milliseconds, before it fails with
-   * {@link StoreUnavailableError}. It covers waiting for a reconnect (the command is then
-   * dropped from node-redis' offline queue, so it never runs late) and waiting for the reply of
-   * a server that hangs.
+   * {@link StoreUnavailableError}. It covers waiting for a reconnect (a command sent while the
+   * client is not ready carries node-redis' own `timeout`, so it is dropped from the offline
+   * queue and never runs late) and waiting for the reply of a server that hangs.
    * @defaultValue 2000
    */
   readonly commandTimeoutMs?: number
