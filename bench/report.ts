@@ -11,7 +11,7 @@ import { FRAMEWORKS } from './scenarios.js'
 export interface CaseResult {
   readonly framework: Framework
   readonly name: string
-  readonly library: 'bare' | 'cloakroom' | 'peer'
+  readonly library: 'bare' | 'cloakroom' | 'peer' | 'reference'
   readonly storage: Storage
   readonly mode: 'bare' | Mode
   readonly status: 'ok' | 'skipped' | 'failed'
@@ -125,6 +125,18 @@ export function judgeTargets(report: BenchReport): string[] {
         )
       }
     }
+    const reference = report.cases.find(
+      (c) =>
+        c.framework === framework &&
+        c.library === 'reference' &&
+        c.mode === 'write' &&
+        c.status === 'ok',
+    )
+    if (reference?.ratio != null) {
+      lines.push(
+        `${framework}: a server that only signs a cookie and sends the three headers, with no session, keeps ${reference.ratio.toFixed(2)} of bare on writes: the ceiling for the write target`,
+      )
+    }
     const untouched = find(framework, 'Cloakroom signed', 'untouched')
     if (untouched?.ratio != null) {
       lines.push(
@@ -172,7 +184,8 @@ export function formatMarkdown(report: BenchReport, chartPath: string): string {
     '',
   )
   out.push(
-    'Read-only requests carry a valid session cookie and read one key; writing requests set a key to a new value on every request (a new `Set-Cookie` for cookie sessions, a store write for server-side ones); untouched requests carry the cookie but never look at the session. Servers run from JavaScript compiled by TypeScript, as an installed package would.',
+    'Read-only requests carry a valid session cookie and read one key; writing requests set a key to a new value on every request (a new `Set-Cookie` for cookie sessions, a store write for server-side ones); untouched requests carry the cookie but never look at the session. Servers run from JavaScript compiled by TypeScript, as an installed package would. ' +
+      'The `reference` row is no library: a node:http server that, on each write, only serializes the data, base64url-encodes it, computes one HMAC-SHA256 and sends `Set-Cookie`, `Vary` and `Cache-Control`, the least any signed-cookie session must do, so its ratio is the ceiling for a signed-cookie write.',
     '',
   )
   out.push(`![ratios](${chartPath})`, '')

@@ -23,7 +23,11 @@ export interface Scenario {
   readonly framework: Framework
   /** The library, as printed: `bare`, `Cloakroom signed`, `express-session (MemoryStore)`... */
   readonly name: string
-  readonly library: 'bare' | 'cloakroom' | 'peer'
+  /**
+   * `reference` is no library: a server doing only the unavoidable work of a mode, to show the
+   * ceiling of its ratio.
+   */
+  readonly library: 'bare' | 'cloakroom' | 'peer' | 'reference'
   readonly storage: Storage
   /** The module under `bench/servers/`, without `.ts`. */
   readonly server: string
@@ -90,6 +94,14 @@ export const SCENARIOS: readonly Scenario[] = [
       : scenario,
   ),
   peer('node:http', 'iron-session', 'cookie', 'node-iron-session'),
+  {
+    framework: 'node:http',
+    name: 'reference: sign + headers, no session',
+    library: 'reference',
+    storage: 'cookie',
+    server: 'node-reference',
+    modes: ['write'],
+  },
 
   bare('Express', 'express-bare'),
   ...cloakroom('Express', 'express-cloakroom', ['signed', 'encrypted', 'memory', 'redis']),
