@@ -1,4 +1,4 @@
-import type { JsonValue, Serializer } from './serializer.js'
+import { setMember, type JsonValue, type Serializer } from './serializer.js'
 
 /**
  * What changed in one namespace of a session during a request: the keys written (with their
@@ -193,18 +193,11 @@ export class ChangeTrackingMap {
   encodeAll(): Record<string, JsonValue> {
     const out: Record<string, JsonValue> = {}
     for (const [key, value] of this.#values) {
-      const encoded = value === ENCODED ? this.#stored![key]! : this.#serializer.encode(value, key)
-      // A key named "__proto__" is data: define it, never assign through the setter.
-      if (key === '__proto__') {
-        Object.defineProperty(out, key, {
-          value: encoded,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        })
-      } else {
-        out[key] = encoded
-      }
+      setMember(
+        out,
+        key,
+        value === ENCODED ? this.#stored![key]! : this.#serializer.encode(value, key),
+      )
     }
     return out
   }
@@ -218,7 +211,9 @@ export class ChangeTrackingMap {
     if (this.#cleared || (this.#written !== undefined && this.#written.size > 0)) return true
     if (this.#snapshots === undefined) return false
     for (const [key, before] of this.#snapshots) {
-      if (!this.#unchanged(key, before)) return true
+      const value = this.#values.get(key)
+      if (this.#matchesStored(key, before, value)) continue
+      if (this.#differs(key, before, this.#serializer.encode(value, key))) return true
     }
     return false
   }
@@ -240,8 +235,9 @@ export class ChangeTrackingMap {
       }
     }
     for (const [key, before] of this.#snapshots ?? []) {
-      if (this.#unchanged(key, before)) continue
-      const encoded = this.#serializer.encode(this.#values.get(key), key)
+      const value = this.#values.get(key)
+      if (this.#matchesStored(key, before, value)) continue
+      const encoded = this.#serializer.encode(value, key)
       if (this.#differs(key, before, encoded)) (set ??= new Map()).set(key, encoded)
     }
     if (!this.#cleared && set === undefined && deleted === undefined) return undefined
@@ -260,15 +256,11 @@ export class ChangeTrackingMap {
   }
 
   /**
-   * The cheap check: whether a value handed out still equals its stored form, by the serializer's
-   * `equals` when it has one. False means "encode and compare" (or, from `isDirty`, "changed").
+   * The cheap check, without encoding: whether a loaded value handed out still equals its stored
+   * form, by the serializer's optional `equals`. False means "encode and compare".
    */
-  #unchanged(key: string, before: string | typeof STORED): boolean {
-    const value = this.#values.get(key)
-    if (before === STORED && this.#serializer.equals?.(value, this.#stored![key]!) === true) {
-      return true
-    }
-    return !this.#differs(key, before, this.#serializer.encode(value, key))
+  #matchesStored(key: string, before: string | typeof STORED, value: unknown): boolean {
+    return before === STORED && this.#serializer.equals?.(value, this.#stored![key]!) === true
   }
 
   #differs(key: string, before: string | typeof STORED, now: JsonValue): boolean {

@@ -70,8 +70,13 @@ const REFUSED: unique symbol = Symbol('refused')
 /**
  * Sets `out[name]`, defining a member named `__proto__` as data instead of assigning through the
  * setter (objects keep their ordinary prototype, so they stay fast for `JSON.stringify`).
+ * Library-internal.
+ *
+ * @param out the object to set a member of
+ * @param name the member's name
+ * @param value its value
  */
-function setMember(out: Record<string, unknown>, name: string, value: unknown): void {
+export function setMember(out: Record<string, unknown>, name: string, value: unknown): void {
   if (name === '__proto__') {
     Object.defineProperty(out, name, {
       value,
