@@ -79,7 +79,9 @@ export function session<Data extends object = DefaultSessionData>(
   return async (c, next) => {
     let loaded: Session<Data>
     try {
-      loaded = await factory.load(c.req.header('cookie'))
+      // Cookie factories load and commit synchronously: no await, no extra microtask turn.
+      const loading = factory.load(c.req.header('cookie'))
+      loaded = loading instanceof Promise ? await loading : loading
     } catch (error) {
       throw unavailable(error)
     }
@@ -87,7 +89,8 @@ export function session<Data extends object = DefaultSessionData>(
     await next()
     let cookies: readonly string[]
     try {
-      cookies = await factory.commit(loaded, { failed: c.error !== undefined })
+      const committing = factory.commit(loaded, { failed: c.error !== undefined })
+      cookies = committing instanceof Promise ? await committing : committing
     } catch (error) {
       throw unavailable(error)
     }

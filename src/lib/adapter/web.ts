@@ -68,7 +68,9 @@ export function withSession<Data extends object = DefaultSessionData>(
   return async (request) => {
     let session: Session<Data>
     try {
-      session = await factory.load(request.headers.get('cookie'))
+      // Cookie factories load and commit synchronously: no await, no extra microtask turn.
+      const loading = factory.load(request.headers.get('cookie'))
+      session = loading instanceof Promise ? await loading : loading
     } catch (error) {
       onError(error, request)
       return errorResponse(statusForError(error))
@@ -84,7 +86,8 @@ export function withSession<Data extends object = DefaultSessionData>(
     }
     let cookies: readonly string[]
     try {
-      cookies = await factory.commit(session, { failed })
+      const committing = factory.commit(session, { failed })
+      cookies = committing instanceof Promise ? await committing : committing
     } catch (error) {
       onError(error, request)
       return errorResponse(statusForError(error))
