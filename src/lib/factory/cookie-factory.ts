@@ -115,6 +115,11 @@ const SID_FIELD = 'sid'
 /** The library field of a revocable owned cookie holding the owner's generation. */
 const GENERATION_FIELD = 'gen'
 
+function hasMembers(record: Record<string, JsonValue>): boolean {
+  for (const _ in record) return true
+  return false
+}
+
 function isRecord(value: unknown): value is Record<string, JsonValue> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
@@ -292,12 +297,16 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
   ): string[] => {
     const time = now()
     const body: CookieBody = { d: data }
-    if (Object.keys(system).length > 0) body.s = system
+    if (hasMembers(system)) body.s = system
     const value = codec.encode({ created, lastActive: time, body: JSON.stringify(body) })
     const tail = `${formatLifetime(options.maxAge, time)}${attributeString}`
     const header = `${cookieName}=${value}${tail}`
     const size = Buffer.byteLength(header)
-    if (size <= maxCookieBytes) return [header, ...staleChunks(state, 0)]
+    if (size <= maxCookieBytes) {
+      return state === undefined || state.chunkIndexes.length === 0
+        ? [header]
+        : [header, ...staleChunks(state, 0)]
+    }
     if (!split) throw new CookieTooLargeError(size, maxCookieBytes)
     // Codec values, names and attributes are ASCII: one character is one byte.
     const chunks = splitCookieValue(

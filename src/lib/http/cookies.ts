@@ -114,8 +114,17 @@ export function formatCookieAttributes(name: string, attributes: CookieAttribute
  */
 export function formatLifetime(maxAgeSeconds: number | undefined, nowMs: number): string {
   if (maxAgeSeconds === undefined) return ''
-  return `; Max-Age=${maxAgeSeconds}; Expires=${new Date(nowMs + maxAgeSeconds * 1000).toUTCString()}`
+  // `Expires` has a resolution of one second: the last string is reused within the second.
+  const expiresSecond = Math.floor((nowMs + maxAgeSeconds * 1000) / 1000)
+  if (expiresSecond !== lastLifetime.second || maxAgeSeconds !== lastLifetime.maxAge) {
+    lastLifetime.second = expiresSecond
+    lastLifetime.maxAge = maxAgeSeconds
+    lastLifetime.text = `; Max-Age=${maxAgeSeconds}; Expires=${new Date(expiresSecond * 1000).toUTCString()}`
+  }
+  return lastLifetime.text
 }
+
+const lastLifetime = { second: Number.NaN, maxAge: Number.NaN, text: '' }
 
 /** The `Set-Cookie` lifetime that makes a browser delete a cookie at once. */
 export const EXPIRED_LIFETIME = '; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
