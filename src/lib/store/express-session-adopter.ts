@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { ConfigError } from '../errors.js'
+import { setMember } from '../session/serializer.js'
 import type { ExpressSessionCallback, ExpressSessionStoreLike } from './express-session-store.js'
 import type { AdoptedSession, SessionAdopter } from './session-adopter.js'
 
@@ -182,13 +183,8 @@ export function adoptExpressSessions(options: ExpressSessionAdopterOptions): Ses
     const data: Record<string, unknown> = {}
     for (const key of Object.keys(record)) {
       if (key === 'cookie') continue
-      // defineProperty keeps a key named `__proto__` as data.
-      Object.defineProperty(data, key, {
-        value: record[key],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      })
+      // A key named `__proto__` stays data.
+      setMember(data, key, record[key])
     }
     const owner = ownerOf?.(data)
     return typeof owner === 'string' && owner !== '' ? { data, owner } : { data }

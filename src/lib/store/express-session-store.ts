@@ -1,5 +1,6 @@
 import { ConfigError, StoreUnavailableError } from '../errors.js'
-import type { JsonValue } from '../session/serializer.js'
+import { setMember, type JsonValue } from '../session/serializer.js'
+import { plainRecord } from './stored-record.js'
 import type {
   SessionPatch,
   SessionStore,
@@ -59,21 +60,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** Copies an object's own keys into a plain object, keeping keys such as `__proto__` as data. */
-function plain(value: unknown): Record<string, JsonValue> {
-  const copy: Record<string, JsonValue> = {}
-  if (!isObject(value)) return copy
-  for (const key of Object.keys(value)) {
-    Object.defineProperty(copy, key, {
-      value: value[key],
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    })
-  }
-  return copy
-}
-
 function unwrap(session: unknown): StoredSession | undefined {
   if (!isObject(session) || !isObject(session.cloakroom)) return undefined
   const record = session.cloakroom
@@ -82,8 +68,8 @@ function unwrap(session: unknown): StoredSession | undefined {
     return undefined
   if (typeof expires !== 'number') return undefined
   return {
-    data: plain(record.data),
-    system: plain(record.system),
+    data: plainRecord(record.data),
+    system: plainRecord(record.system),
     created,
     lastActive,
     expires,
@@ -99,8 +85,8 @@ function wrap(record: StoredSession, time: number): Envelope {
     },
     cloakroom: {
       v: 1,
-      data: plain(record.data),
-      system: plain(record.system),
+      data: plainRecord(record.data),
+      system: plainRecord(record.system),
       created: record.created,
       lastActive: record.lastActive,
       expires: record.expires,
@@ -229,15 +215,10 @@ export function fromExpressSessionStore(
     target: Readonly<Record<string, JsonValue>>,
     changes: SessionPatch['data'],
   ): Record<string, JsonValue> => {
-    const next = plain(target)
+    const next = plainRecord(target)
     for (const key of changes.deleted) delete next[key]
     for (const [key, value] of changes.set) {
-      Object.defineProperty(next, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      })
+      setMember(next, key, value)
     }
     return next
   }

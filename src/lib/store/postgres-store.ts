@@ -1,7 +1,8 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg'
 import { ConfigError } from '../errors.js'
-import type { JsonValue } from '../session/serializer.js'
+import { setMember, type JsonValue } from '../session/serializer.js'
 import { createStoreCaller } from './store-call.js'
+import { plainRecord } from './stored-record.js'
 import type {
   PruneOptions,
   SessionStore,
@@ -153,30 +154,10 @@ interface SessionRow {
   owner: string | null
 }
 
-/** Copies a parsed JSON object into a plain one, keeping keys such as `__proto__` as data. */
-function plain(value: unknown): Record<string, JsonValue> {
-  const copy: Record<string, JsonValue> = {}
-  if (typeof value !== 'object' || value === null) return copy
-  for (const key of Object.keys(value)) {
-    Object.defineProperty(copy, key, {
-      value: (value as Record<string, JsonValue>)[key],
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    })
-  }
-  return copy
-}
-
 function jsonObject(entries: Iterable<readonly [string, JsonValue]>): string {
   const object: Record<string, JsonValue> = {}
   for (const [key, value] of entries) {
-    Object.defineProperty(object, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    })
+    setMember(object, key, value)
   }
   return JSON.stringify(object)
 }
@@ -311,8 +292,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           return undefined
         }
         const record: StoredSession = {
-          data: plain(row.data),
-          system: plain(row.system),
+          data: plainRecord(row.data),
+          system: plainRecord(row.system),
           created: Number(row.created),
           lastActive: Number(row.last_active),
           expires: Number(row.expires),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { RedisClientOptions } from 'redis'
 import { ConfigError } from '../errors.js'
 import { createStoreCaller, type CallDeadline } from './store-call.js'
-import type { JsonValue } from '../session/serializer.js'
+import { setMember, type JsonValue } from '../session/serializer.js'
 import type {
   SessionPatch,
   SessionStore,
@@ -193,15 +193,6 @@ const DATA = 'd:'
 const SCAN_COUNT = 500
 const SYSTEM = 's:'
 
-function defineEntry(target: Record<string, JsonValue>, key: string, value: JsonValue): void {
-  Object.defineProperty(target, key, {
-    value,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  })
-}
-
 /** Reads a reply that node-redis gives as an object (RESP2) or a Map (RESP3 type mappings). */
 function toRecord(reply: unknown): Record<string, string> {
   if (reply instanceof Map) {
@@ -221,9 +212,9 @@ function decodeRecord(fields: Record<string, string>): StoredSession | undefined
   const system: Record<string, JsonValue> = {}
   for (const field of Object.keys(fields)) {
     if (field.startsWith(DATA)) {
-      defineEntry(data, field.slice(DATA.length), JSON.parse(fields[field]!) as JsonValue)
+      setMember(data, field.slice(DATA.length), JSON.parse(fields[field]!) as JsonValue)
     } else if (field.startsWith(SYSTEM)) {
-      defineEntry(system, field.slice(SYSTEM.length), JSON.parse(fields[field]!) as JsonValue)
+      setMember(system, field.slice(SYSTEM.length), JSON.parse(fields[field]!) as JsonValue)
     }
   }
   return {

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../session/serializer.js'
+import { setMember, type JsonValue } from '../session/serializer.js'
 import type { SessionPatch, StoredNamespacePatch, StoredSession } from './session-store.js'
 
 /** The shape of a record key: SHA-256 in base64url is 43 characters; other safe keys are allowed. */
@@ -41,14 +41,20 @@ export function isStoredSession(value: unknown): value is StoredSession {
   )
 }
 
-function define(target: Record<string, JsonValue>, key: string, value: JsonValue): void {
-  // defineProperty, not assignment: a key named `__proto__` must stay plain data.
-  Object.defineProperty(target, key, {
-    value,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  })
+/**
+ * Copies an object's own keys into a plain object (keys such as `__proto__` stay data); anything
+ * but an object gives an empty one.
+ *
+ * @param value parsed JSON, a driver's row field
+ * @returns the copy
+ */
+export function plainRecord(value: unknown): Record<string, JsonValue> {
+  const copy: Record<string, JsonValue> = {}
+  if (typeof value !== 'object' || value === null) return copy
+  for (const key of Object.keys(value)) {
+    setMember(copy, key, (value as Record<string, JsonValue>)[key])
+  }
+  return copy
 }
 
 /**
@@ -64,9 +70,9 @@ export function patchNamespace(
 ): Record<string, JsonValue> {
   const out: Record<string, JsonValue> = {}
   for (const key of Object.keys(base)) {
-    if (!patch.deleted.has(key)) define(out, key, base[key]!)
+    if (!patch.deleted.has(key)) setMember(out, key, base[key]!)
   }
-  for (const [key, value] of patch.set) define(out, key, value)
+  for (const [key, value] of patch.set) setMember(out, key, value)
   return out
 }
 
