@@ -84,10 +84,10 @@ interface LoadedCookie {
   lastActive: number
   /** The cookie was made with a key other than the current one. */
   staleKey: boolean
-  /** The request sent the whole-value cookie `cookieName`. */
-  readonly whole: boolean
+  /** The request sent the whole-value cookie `cookieName` (known once the session is used). */
+  whole: boolean
   /** The chunk indexes the request sent (deleted when the next write does not reuse them). */
-  readonly chunkIndexes: readonly number[]
+  chunkIndexes: readonly number[]
   /** With revocation: the id, owner and generation the valid cookie carried. */
   identity?: CookieIdentity | undefined
   /** With revocation: expired fields of the owner record, deleted with the next revocation. */
@@ -280,6 +280,27 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     return init
   }
 
+  const freshInit = (): SessionInit => ({ created: now(), isNew: true })
+
+  /** Reads the session's cookie (or its chunks) from the request header into `state`. */
+  const resolveHeader = (cookieHeader: string, state: LoadedCookie): SessionInit => {
+    const { value: whole, chunks } = readChunkedCookie(
+      cookieHeader,
+      cookieName,
+      split ? MAX_COOKIE_CHUNKS : 0,
+    )
+    const chunkIndexes: number[] = []
+    for (let index = 0; index < chunks.length; index++) {
+      if (chunks[index] !== undefined) chunkIndexes.push(index)
+    }
+    // Only a name that contains ours (`session_other=...`): no session came with the request.
+    if (whole === undefined && chunkIndexes.length === 0) return freshInit()
+    state.whole = whole !== undefined
+    state.chunkIndexes = chunkIndexes
+    // A whole-value cookie wins over chunks: a write always deletes the other form.
+    return resolve(whole ?? joinCookieChunks(chunks), state)
+  }
+
   /** Deletions for the chunks the request sent whose index is `from` or more. */
   const staleChunks = (state: LoadedCookie | undefined, from: number): string[] => {
     const out: string[] = []
@@ -396,31 +417,25 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     // With revocation, a commit may wait for the store.
     synchronousCommit: revocation === undefined,
     load(cookieHeader) {
-      const incoming = readChunkedCookie(cookieHeader, cookieName, split ? MAX_COOKIE_CHUNKS : 0)
-      const { value: whole, chunks } = incoming
-      const chunkIndexes: number[] = []
-      for (let index = 0; index < chunks.length; index++) {
-        if (chunks[index] !== undefined) chunkIndexes.push(index)
-      }
-      if (whole === undefined && chunkIndexes.length === 0) {
-        return new Session<Data>(() => ({ created: now(), isNew: true }), context)
+      // Most requests without the cookie are told apart without parsing anything.
+      if (cookieHeader == null || !cookieHeader.includes(cookieName)) {
+        return new Session<Data>(freshInit, context)
       }
       const state: LoadedCookie = {
         valid: false,
         lastActive: 0,
         staleKey: false,
-        whole: whole !== undefined,
-        chunkIndexes,
+        whole: false,
+        chunkIndexes: NO_INDEXES,
         stale: [],
         reissue: false,
       }
-      // A whole-value cookie wins over chunks: a write always deletes the other form.
-      const value = whole ?? joinCookieChunks(chunks)
       if (revocation === undefined) {
-        return new Session<Data>(() => resolve(value, state), context, state)
+        // Parsed on first use: a handler that never touches the session costs no parsing.
+        return new Session<Data>(() => resolveHeader(cookieHeader, state), context, state)
       }
+      const init = resolveHeader(cookieHeader, state)
       // With revocation the cookie is checked before the handler runs: one store read.
-      const init = resolve(value, state)
       const sessionOf = (sessionInit: SessionInit): Session<Data> => {
         return new Session<Data>(sessionInit, context, state)
       }

@@ -259,6 +259,18 @@ describe('createSignedCookieFactory', () => {
       }
     })
 
+    it('reads the cookie only when the session is used, and ignores names that merely contain ours', () => {
+      const { factory, reasons } = setup()
+      const untouched = factory.load('session=garbage') as Session<Data>
+      assert.deepEqual(factory.commit(untouched), [])
+      assert.deepEqual(reasons, [], 'an untouched session never parses its cookie')
+      const similar = factory.load('my_session=x; session_id=y') as Session<Data>
+      assert.equal(similar.isNew, true)
+      assert.deepEqual(reasons, [], 'no session cookie came, so none was refused')
+      assert.equal((factory.load('session=garbage') as Session<Data>).isNew, true)
+      assert.deepEqual(reasons, ['malformed'])
+    })
+
     it('refuses a validly signed value whose content is not a session object', async () => {
       const { createSignedCodec } = await import('../codec/signed-codec.js')
       const { createKeyring } = await import('../codec/keyring.js')
