@@ -110,6 +110,7 @@ const THROW_OVERFLOW: CookieEngineOptions = {
   maxTotalCookieBytes: MAX_TOTAL_COOKIE_BYTES,
 }
 const NO_INDEXES: readonly number[] = []
+const NO_HEADERS: readonly string[] = []
 /** The library field of a revocable cookie holding its session id (never part of the session). */
 const SID_FIELD = 'sid'
 /** The library field of a revocable owned cookie holding the owner's generation. */
@@ -302,9 +303,10 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
   }
 
   /** Deletions for the chunks the request sent whose index is `from` or more. */
-  const staleChunks = (state: LoadedCookie | undefined, from: number): string[] => {
+  const staleChunks = (state: LoadedCookie | undefined, from: number): readonly string[] => {
+    if (state === undefined || state.chunkIndexes.length === 0) return NO_HEADERS
     const out: string[] = []
-    for (const index of state?.chunkIndexes ?? NO_INDEXES) {
+    for (const index of state.chunkIndexes) {
       if (index >= from) out.push(`${chunkName(index)}=${EXPIRED_LIFETIME}${attributeString}`)
     }
     return out
@@ -323,11 +325,7 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     const tail = `${formatLifetime(options.maxAge, time)}${attributeString}`
     const header = `${cookieName}=${value}${tail}`
     const size = Buffer.byteLength(header)
-    if (size <= maxCookieBytes) {
-      return state === undefined || state.chunkIndexes.length === 0
-        ? [header]
-        : [header, ...staleChunks(state, 0)]
-    }
+    if (size <= maxCookieBytes) return [header, ...staleChunks(state, 0)]
     if (!split) throw new CookieTooLargeError(size, maxCookieBytes)
     // Codec values, names and attributes are ASCII: one character is one byte.
     const chunks = splitCookieValue(
