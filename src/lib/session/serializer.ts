@@ -64,7 +64,7 @@ function isPlainObject(value: object): boolean {
   return prototype === Object.prototype || prototype === null
 }
 
-/** Returned by the fast encoder for a value it cannot keep; the slow walk then names the path. */
+/** Returned by the first, path-less walk of the encoder for a value it cannot keep. */
 const REFUSED: unique symbol = Symbol('refused')
 
 /**
@@ -89,43 +89,60 @@ export function setMember(out: Record<string, unknown>, name: string, value: unk
   }
 }
 
+/** A value the encoder cannot keep: REFUSED on the path-less walk, the error on the other. */
+function refuse(key: string, path: string | undefined, reason: string): typeof REFUSED {
+  if (path === undefined) return REFUSED
+  throw new UnserializableValueError(key, path, reason)
+}
+
 function createJsonSerializer(withDates: boolean): Serializer {
   /** Whether an object with these members is stored inside an escape (`{"$obj": ...}`). */
   const escaped = (count: number, lastName: string): boolean =>
     withDates && count === 1 && lastName.startsWith('$')
 
-  // The fast encoder keeps no paths: it returns REFUSED and `refuse` walks the value again,
-  // slowly, to name where it went wrong.
-  const encodeFast = (value: unknown, ancestors: object[]): JsonValue | typeof REFUSED => {
+  /**
+   * Encodes a value. The first walk keeps no paths (`path` undefined) and returns REFUSED at the
+   * first value it cannot keep; the caller then walks again with paths, which throws the error
+   * naming where the value went wrong.
+   */
+  const encodeAt = (
+    value: unknown,
+    ancestors: object[],
+    key: string,
+    path: string | undefined,
+  ): JsonValue | typeof REFUSED => {
     switch (typeof value) {
       case 'string':
       case 'boolean':
         return value
       case 'number':
-        if (Number.isFinite(value)) return value
-        return REFUSED
+        return Number.isFinite(value) ? value : refuse(key, path, describe(value))
       case 'object': {
         if (value === null) return null
         if (value instanceof Date && withDates) {
           const time = value.getTime()
-          if (Number.isNaN(time)) return REFUSED
-          return { [DATE_TAG]: time }
+          return Number.isNaN(time) ? refuse(key, path, 'an invalid Date') : { [DATE_TAG]: time }
         }
-        if (ancestors.includes(value)) return REFUSED
+        // A stack of the objects above this one: shallow values make a short scan.
+        if (ancestors.includes(value))
+          return refuse(key, path, 'a reference back to itself (a cycle)')
         if (Array.isArray(value)) {
-          if (Object.getPrototypeOf(value) !== Array.prototype) return REFUSED
+          if (Object.getPrototypeOf(value) !== Array.prototype) {
+            return refuse(key, path, describe(value))
+          }
           ancestors.push(value)
           const out: JsonValue[] = new Array<JsonValue>(value.length)
           for (let index = 0; index < value.length; index++) {
-            if (!(index in value)) return REFUSED
-            const encoded = encodeFast(value[index], ancestors)
+            const at = path === undefined ? undefined : `${path}[${index}]`
+            if (!(index in value)) return refuse(key, at, 'a hole in a sparse array')
+            const encoded = encodeAt(value[index], ancestors, key, at)
             if (encoded === REFUSED) return REFUSED
             out[index] = encoded
           }
           ancestors.pop()
           return out
         }
-        if (!isPlainObject(value)) return REFUSED
+        if (!isPlainObject(value)) return refuse(key, path, describe(value))
         ancestors.push(value)
         const out: Record<string, JsonValue> = {}
         let count = 0
@@ -134,7 +151,8 @@ function createJsonSerializer(withDates: boolean): Serializer {
           const member = (value as Record<string, unknown>)[name]
           // Like JSON, an object member holding `undefined` is left out.
           if (member === undefined) continue
-          const encoded = encodeFast(member, ancestors)
+          const at = path === undefined ? undefined : `${path}.${name}`
+          const encoded = encodeAt(member, ancestors, key, at)
           if (encoded === REFUSED) return REFUSED
           setMember(out, name, encoded)
           count++
@@ -148,56 +166,7 @@ function createJsonSerializer(withDates: boolean): Serializer {
       case 'bigint':
       case 'symbol':
       case 'function':
-        return REFUSED
-    }
-  }
-
-  /** Walks `value` as `encodeFast` does and throws the error naming the first bad path. */
-  const refuse = (value: unknown, key: string, path: string, ancestors: Set<object>): void => {
-    switch (typeof value) {
-      case 'string':
-      case 'boolean':
-        return
-      case 'number':
-        if (Number.isFinite(value)) return
-        throw new UnserializableValueError(key, path, describe(value))
-      case 'object': {
-        if (value === null) return
-        if (value instanceof Date && withDates) {
-          if (Number.isNaN(value.getTime())) {
-            throw new UnserializableValueError(key, path, 'an invalid Date')
-          }
-          return
-        }
-        if (ancestors.has(value)) {
-          throw new UnserializableValueError(key, path, 'a reference back to itself (a cycle)')
-        }
-        ancestors.add(value)
-        if (Array.isArray(value)) {
-          if (Object.getPrototypeOf(value) !== Array.prototype) {
-            throw new UnserializableValueError(key, path, describe(value))
-          }
-          for (let index = 0; index < value.length; index++) {
-            const at = `${path}[${index}]`
-            if (!(index in value))
-              throw new UnserializableValueError(key, at, 'a hole in a sparse array')
-            refuse(value[index], key, at, ancestors)
-          }
-        } else {
-          if (!isPlainObject(value)) throw new UnserializableValueError(key, path, describe(value))
-          for (const name of Object.keys(value)) {
-            const member = (value as Record<string, unknown>)[name]
-            if (member !== undefined) refuse(member, key, `${path}.${name}`, ancestors)
-          }
-        }
-        ancestors.delete(value)
-        return
-      }
-      case 'undefined':
-      case 'bigint':
-      case 'symbol':
-      case 'function':
-        throw new UnserializableValueError(key, path, describe(value))
+        return refuse(key, path, describe(value))
     }
   }
 
@@ -295,10 +264,10 @@ function createJsonSerializer(withDates: boolean): Serializer {
       if (typeof value === 'string' || typeof value === 'boolean') return value
       if (typeof value === 'number' && Number.isFinite(value)) return value
       if (value === undefined) throw new UnserializableValueError(key, key, describe(value))
-      const encoded = encodeFast(value, [])
+      const encoded = encodeAt(value, [], key, undefined)
       if (encoded !== REFUSED) return encoded
-      refuse(value, key, key, new Set())
-      // The two walks apply the same rules, so `refuse` has thrown; this is a safety net.
+      // Walk again with paths: this throws the error that names where the value went wrong.
+      encodeAt(value, [], key, key)
       throw new UnserializableValueError(key, key, describe(value))
     },
     decode: (json) => decodeAt(json),
