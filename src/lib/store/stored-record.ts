@@ -43,16 +43,16 @@ export function isStoredSession(value: unknown): value is StoredSession {
 
 /**
  * Copies an object's own keys into a plain object (keys such as `__proto__` stay data); anything
- * but an object gives an empty one.
+ * but a non-array object gives an empty one.
  *
  * @param value parsed JSON, a driver's row field
  * @returns the copy
  */
 export function plainRecord(value: unknown): Record<string, JsonValue> {
   const copy: Record<string, JsonValue> = {}
-  if (typeof value !== 'object' || value === null) return copy
+  if (!isNamespace(value)) return copy
   for (const key of Object.keys(value)) {
-    setMember(copy, key, (value as Record<string, JsonValue>)[key])
+    setMember(copy, key, value[key])
   }
   return copy
 }
