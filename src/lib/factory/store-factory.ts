@@ -1,4 +1,5 @@
 import { createStoreCaller } from '../store/store-call.js'
+import { isNamespace } from '../store/stored-record.js'
 import { hash } from 'node:crypto'
 import { pooledRandomBytes } from '../codec/random-pool.js'
 import { ConfigError, StoreUnavailableError } from '../errors.js'
@@ -168,10 +169,6 @@ interface SessionSlot {
 }
 
 const NO_CHANGES: StoredNamespacePatch = { set: new Map(), deleted: new Set() }
-
-function isRecord(value: unknown): value is Record<string, JsonValue> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 function hashId(id: string): string {
   // The one-shot `hash` allocates no Hash object: a third of createHash's cost.
@@ -362,7 +359,9 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     }
     let init: SessionInit
     try {
-      if (!isRecord(record.data) || !isRecord(record.system)) throw new TypeError('not a record')
+      if (!isNamespace(record.data) || !isNamespace(record.system)) {
+        throw new TypeError('not a record')
+      }
       // The built-in serializers never fail on JSON: their values stay encoded until read. A
       // custom serializer decodes everything now, so a record it cannot read gives a fresh
       // session instead of an error in the middle of the handler.

@@ -14,7 +14,11 @@ export function isSafeIdHash(idHash: string): boolean {
   return typeof idHash === 'string' && ID_HASH.test(idHash)
 }
 
-function isNamespace(value: unknown): value is Record<string, JsonValue> {
+/**
+ * @param value anything
+ * @returns whether it can be a namespace of a record: an object that is not an array
+ */
+export function isNamespace(value: unknown): value is Record<string, JsonValue> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
