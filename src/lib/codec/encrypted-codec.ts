@@ -142,12 +142,11 @@ export function createEncryptedCodec(options: EncryptedCodecOptions): CookieCode
   return {
     encode(payload: CookiePayload): string {
       const { current } = keyring
-      const body = Buffer.from(payload.body, 'utf8')
-      const plaintext = Buffer.allocUnsafe(HEADER_BYTES + body.length)
+      const plaintext = Buffer.allocUnsafe(HEADER_BYTES + Buffer.byteLength(payload.body, 'utf8'))
       // writeUIntBE throws a RangeError for times outside 0 .. 2^48 - 1 (a broken clock).
       plaintext.writeUIntBE(Math.trunc(payload.created), 0, TIME_BYTES)
       plaintext.writeUIntBE(Math.trunc(payload.lastActive), TIME_BYTES, TIME_BYTES)
-      body.copy(plaintext, HEADER_BYTES)
+      plaintext.write(payload.body, HEADER_BYTES, 'utf8')
       const bytes = random(IV_BYTES)
       // A view, not a copy: the IV is used at once.
       const iv = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
