@@ -1,6 +1,6 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
-import type { SessionFactory } from '../factory/session-factory.js'
+import type { CommitOptions, SessionFactory } from '../factory/session-factory.js'
 import { applySessionCookies, type HeaderCarrier } from '../http/carrier.js'
 import type { DefaultSessionData, Session as CloakroomSession } from '../session/session.js'
 
@@ -23,39 +23,46 @@ export interface FastifySessionOptions {
   readonly factory: SessionFactory<DefaultSessionData>
 }
 
-function replyCarrier(reply: FastifyReply): HeaderCarrier {
-  return {
-    get: (name) => {
-      const value = reply.getHeader(name)
-      return value === undefined
-        ? undefined
-        : Array.isArray(value)
-          ? value.join(', ')
-          : String(value)
-    },
-    set: (name, value) => {
-      reply.header(name, value)
-    },
-    // Fastify appends repeated `set-cookie` values; the carrier appends no other header.
-    append: (name, value) => {
-      reply.header(name, value)
-    },
+/** The reply's headers, as {@link applySessionCookies} sees them. */
+class ReplyHeaders implements HeaderCarrier {
+  readonly #reply: FastifyReply
+
+  constructor(reply: FastifyReply) {
+    this.#reply = reply
+  }
+
+  get(name: string): string | undefined {
+    const value = this.#reply.getHeader(name)
+    return value === undefined ? undefined : Array.isArray(value) ? value.join(', ') : String(value)
+  }
+
+  set(name: string, value: string): void {
+    this.#reply.header(name, value)
+  }
+
+  // Fastify appends repeated `set-cookie` values; the carrier appends no other header.
+  append(name: string, value: string): void {
+    this.#reply.header(name, value)
   }
 }
 
-/** Per-request state, on a request decoration (so every request keeps one shape). */
-interface RequestState {
-  failed: boolean
-  committed: boolean
-}
-
+/**
+ * Per-request state, as bit flags on a request decoration (a number: every request keeps one
+ * shape, and nothing is allocated for it).
+ */
+const LOADED = 1
+const FAILED = 2
+const COMMITTED = 4
 const STATE = 'cloakroomSessionState'
-type WithState = FastifyRequest & { [STATE]: RequestState | null }
+type WithState = FastifyRequest & { [STATE]: number }
+
+const COMMIT_FAILED: CommitOptions = Object.freeze({ failed: true })
+const COMMIT_OK: CommitOptions = Object.freeze({ failed: false })
 
 const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, done) => {
   const { factory } = options
   fastify.decorateRequest('session', null as unknown as CloakroomSession<DefaultSessionData>)
-  fastify.decorateRequest(STATE, null)
+  fastify.decorateRequest(STATE, 0)
 
   fastify.addHook('onRequest', (request, _reply, next) => {
     let loading:
@@ -66,41 +73,50 @@ const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, op
       next(error as Error)
       return
     }
-    const attach = (loaded: CloakroomSession<DefaultSessionData>): void => {
-      request.session = loaded
-      ;(request as WithState)[STATE] = { failed: false, committed: false }
-      next()
+    if (loading instanceof Promise) {
+      loading.then((loaded) => {
+        request.session = loaded
+        ;(request as WithState)[STATE] = LOADED
+        next()
+      }, next)
+      return
     }
-    if (loading instanceof Promise) loading.then(attach, next)
-    else attach(loading)
+    request.session = loading
+    ;(request as WithState)[STATE] = LOADED
+    next()
   })
 
   fastify.addHook('onError', (request, _reply, _error, next) => {
-    const state = (request as WithState)[STATE]
-    if (state !== null) state.failed = true
+    ;(request as WithState)[STATE] |= FAILED
     next()
   })
 
   fastify.addHook('onSend', (request, reply, payload, next) => {
     const state = (request as WithState)[STATE]
-    if (state === null || state.committed) {
+    if ((state & LOADED) === 0 || (state & COMMITTED) !== 0) {
       next(null, payload)
       return
     }
-    state.committed = true
-    const send = (cookies: readonly string[]): void => {
-      applySessionCookies(replyCarrier(reply), cookies)
-      next(null, payload)
-    }
+    ;(request as WithState)[STATE] = state | COMMITTED
     let committing: readonly string[] | Promise<readonly string[]>
     try {
-      committing = factory.commit(request.session, { failed: state.failed })
+      committing = factory.commit(
+        request.session,
+        (state & FAILED) === 0 ? COMMIT_OK : COMMIT_FAILED,
+      )
     } catch (error) {
       next(error as Error)
       return
     }
-    if (committing instanceof Promise) committing.then(send, next)
-    else send(committing)
+    if (committing instanceof Promise) {
+      committing.then((cookies) => {
+        applySessionCookies(new ReplyHeaders(reply), cookies)
+        next(null, payload)
+      }, next)
+      return
+    }
+    if (committing.length > 0) applySessionCookies(new ReplyHeaders(reply), committing)
+    next(null, payload)
   })
 
   done()
