@@ -1,6 +1,6 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
-import type { CommitOptions, SessionFactory } from '../factory/session-factory.js'
+import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
 import { applySessionCookies, type HeaderCarrier } from '../http/carrier.js'
 import type { DefaultSessionData, Session as CloakroomSession } from '../session/session.js'
 
@@ -56,9 +56,6 @@ const COMMITTED = 4
 const STATE = 'cloakroomSessionState'
 type WithState = FastifyRequest & { [STATE]: number }
 
-const COMMIT_FAILED: CommitOptions = Object.freeze({ failed: true })
-const COMMIT_OK: CommitOptions = Object.freeze({ failed: false })
-
 const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, done) => {
   const { factory } = options
   fastify.decorateRequest('session', null as unknown as CloakroomSession<DefaultSessionData>)
@@ -100,10 +97,7 @@ const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, op
     ;(request as WithState)[STATE] = state | COMMITTED
     let committing: readonly string[] | Promise<readonly string[]>
     try {
-      committing = factory.commit(
-        request.session,
-        (state & FAILED) === 0 ? COMMIT_OK : COMMIT_FAILED,
-      )
+      committing = factory.commit(request.session, commitOptions((state & FAILED) !== 0))
     } catch (error) {
       next(error as Error)
       return

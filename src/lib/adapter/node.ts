@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { CommitOptions, SessionFactory } from '../factory/session-factory.js'
+import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
 import { statusForError } from '../http/carrier.js'
 import {
   interceptResponse,
@@ -149,9 +149,6 @@ export function withSession<Data extends object = DefaultSessionData>(
   }
 }
 
-const COMMIT_FAILED: CommitOptions = Object.freeze({ failed: true })
-const COMMIT_OK: CommitOptions = Object.freeze({ failed: false })
-
 /** One request's commit, as the response interceptor calls it (one object, no closures). */
 class NodeCommit<Data extends object> implements ResponseInterceptorOptions {
   readonly synchronous: boolean
@@ -174,7 +171,7 @@ class NodeCommit<Data extends object> implements ResponseInterceptorOptions {
   }
 
   commit(failed: boolean): readonly string[] | Promise<readonly string[]> {
-    return this.#factory.commit(this.#session, failed ? COMMIT_FAILED : COMMIT_OK)
+    return this.#factory.commit(this.#session, commitOptions(failed))
   }
 
   onCommitError(error: unknown): 500 | 503 {

@@ -9,6 +9,19 @@ export interface CommitOptions {
   readonly failed?: boolean
 }
 
+const COMMIT_FAILED: CommitOptions = Object.freeze({ failed: true })
+const COMMIT_OK: CommitOptions = Object.freeze({ failed: false })
+
+/**
+ * Library-internal: shared, frozen commit options, so adapters allocate none per request.
+ *
+ * @param failed whether the request failed
+ * @returns the options
+ */
+export function commitOptions(failed: boolean): CommitOptions {
+  return failed ? COMMIT_FAILED : COMMIT_OK
+}
+
 /**
  * The seam every adapter uses: turn a request's `Cookie` header into a session, and the session
  * into the `Set-Cookie` headers of the response. Factories hide where the data lives.
