@@ -24,8 +24,16 @@ export interface CaseResult {
   readonly p99Ms: number
   /** Median server CPU time (user + system) per request, in microseconds (Linux only). */
   readonly cpuMicrosPerRequest: number | null
-  /** Median over runs of this run's requests/s divided by the bare framework's in the same round. */
+  /**
+   * Median over runs of this case's requests/s divided by the bare framework's, measured just
+   * before it.
+   */
   readonly ratio: number | null
+  /**
+   * Median over runs of the bare framework's CPU time per request, measured just before this
+   * case, divided by this case's. Absent in reports written before bare ran next to every case.
+   */
+  readonly cpuRatio?: number | null
 }
 
 /** Everything one `npm run bench` produced. */
@@ -55,6 +63,7 @@ const ratioText = (r: number | null): string => (r === null ? '' : r.toFixed(2))
 const cpuText = (us: number | null): string => (us === null ? '' : us.toFixed(1))
 /** The bare framework's CPU time per request over this case's: the ratio to expect at saturation. */
 function cpuRatio(report: BenchReport, c: CaseResult): number | null {
+  if (c.cpuRatio !== undefined) return c.cpuRatio
   const bare = report.cases.find(
     (b) => b.framework === c.framework && b.mode === 'bare' && b.status === 'ok',
   )
@@ -178,7 +187,7 @@ export function formatMarkdown(report: BenchReport, chartPath: string): string {
       `Server on one core and autocannon on the other${settings.pinned ? ' (taskset)' : ' (not pinned: taskset or a second core missing)'}; ` +
       `${settings.connections} connections, pipelining 1, ${settings.warmupSeconds} s warm-up, ` +
       `median of ${settings.runs} run(s) of ${settings.durationSeconds} s. ` +
-      `The ratio is to the bare framework measured in the same round; µs CPU/req is the server process's CPU time per request (all its threads, garbage collection included), and the CPU ratio is the bare server's over it: the throughput ratio to expect on an idle machine, and a figure other load disturbs far less than requests/s.` +
+      `Every run of a case comes right after a run of the bare framework, and the ratio is to that run (the median over runs is shown); sessions kept in files, databases and Redis run after the others. Every server runs with \`--no-memory-reducer\`: idle while the others are measured, a server would otherwise have its heap shrunk and come out 10–40% slower in its next run. µs CPU/req is the server process's CPU time per request (all its threads, garbage collection included), and the CPU ratio is the bare server's over it, paired the same way: the throughput ratio to expect on an idle machine, and a figure other load disturbs far less than requests/s.` +
       (settings.quick ? ' Quick mode: smoke figures only.' : '') +
       (settings.filter === undefined ? '' : ` Filtered to \`${settings.filter}\`.`),
     '',
@@ -217,7 +226,7 @@ export function formatMarkdown(report: BenchReport, chartPath: string): string {
     out.push('Targets on this run:', '', ...targets.map((t) => `- ${t}`), '')
   }
   out.push(
-    'Run it: `npm run bench` (full matrix, about 10 minutes), `npm run bench -- --quick` (smoke run), ' +
+    'Run it: `npm run bench` (full matrix, about 20 minutes), `npm run bench -- --quick` (smoke run), ' +
       '`npm run bench -- --filter express --runs 5 --duration 5`. Redis and PostgreSQL scenarios need the servers on 127.0.0.1 (`REDIS_URL`, `DATABASE_URL`); missing ones are skipped.',
   )
   return out.join('\n')

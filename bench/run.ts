@@ -2,15 +2,18 @@
  * `npm run bench`: every scenario of `scenarios.ts`, each server in its own process pinned to
  * core 0 and autocannon in another pinned to core 1, plus the codec micro-benchmark.
  *
- * Options: `--runs N` (3), `--duration S` seconds per run (3, so the full matrix stays near ten
- * minutes), `--warmup S` (1), `--connections N` (50), `--filter TEXT` (only scenarios whose
+ * Options: `--runs N` (3), `--duration S` seconds per run (3, so the full matrix takes about
+ * twenty minutes), `--warmup S` (1), `--connections N` (50), `--filter TEXT` (only scenarios whose
  * "framework name" contains it; the framework's bare server always runs), `--quick` (1 run of
  * 1 s, no warm-up: a smoke test, not figures), `--no-codec`, `--no-readme`.
  *
  * `src/` and `bench/` are first compiled to JavaScript (see `build.ts`), and every child runs on
- * plain `node`. For each framework, its servers start together; each case is warmed up, then
- * the rounds run: every round measures the bare framework and then each case, so a ratio
- * compares figures taken moments apart. A fresh session cookie is fetched from `/seed` (and
+ * plain `node`. For each framework, its servers start together. Its cases run in two groups:
+ * sessions in cookies or memory first, then sessions in files, databases and Redis (whose writes
+ * leave work behind that would slow the next case; `sync` runs after each of their write cases).
+ * In each group every case is warmed up, then the rounds run: in every round each case is
+ * measured right after a measurement of the bare framework, and its ratios are to that one, so
+ * a ratio compares figures taken seconds apart. A fresh session cookie is fetched from `/seed` (and
  * checked with `/read`) before each measurement. Besides requests/s and p99, each measurement
  * records the server process's CPU time per request (from `/proc`), which other load on the
  * machine disturbs far less.
@@ -35,7 +38,7 @@ import {
   type BenchReport,
   type CaseResult,
 } from './report.js'
-import { FRAMEWORKS, SCENARIOS, type Mode, type Scenario } from './scenarios.js'
+import { FRAMEWORKS, SCENARIOS, type Mode, type Scenario, type Storage } from './scenarios.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -63,14 +66,28 @@ const canPin = availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', '
 const SERVER_CPU = '0'
 const LOAD_CPU = '1'
 
+/**
+ * Node flags of every server. A server waits idle while the others are measured, and after a
+ * few idle seconds V8's memory reducer shrinks its heap, young generation included; the next
+ * measurement then pays for more garbage collections while the heap grows back, so a row came
+ * out 10–40% slower whenever its server had just been shrunk (bare included). A server under
+ * steady load never idles, so the reducer is turned off here, for every server alike.
+ */
+const SERVER_NODE_FLAGS = ['--no-memory-reducer']
+
 /** Runs the compiled `script` (a path under `bench/`, ending `.ts`), pinned to `cpu` when possible. */
 function spawnNode(
   cpu: string,
   script: string,
   scriptArgs: string[],
   options: Parameters<typeof spawn>[2],
+  nodeFlags: readonly string[] = [],
 ): ChildProcess {
-  const nodeArgs = [join(built, 'bench', script.replace(/\.ts$/, '.js')), ...scriptArgs]
+  const nodeArgs = [
+    ...nodeFlags,
+    join(built, 'bench', script.replace(/\.ts$/, '.js')),
+    ...scriptArgs,
+  ]
   const withCwd = { cwd: root, ...options }
   return canPin
     ? spawn('taskset', ['-c', cpu, process.execPath, ...nodeArgs], withCwd)
@@ -131,10 +148,16 @@ function startServer(scenario: Scenario): Promise<Running> {
   if (!existsSync(join(here, file))) {
     return Promise.resolve({ scenario, skip: `no bench/${file} yet` })
   }
-  const child = spawnNode(SERVER_CPU, file, [], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_ENV: 'production', PORT: '0', ...scenario.env },
-  })
+  const child = spawnNode(
+    SERVER_CPU,
+    file,
+    [],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_ENV: 'production', PORT: '0', ...scenario.env },
+    },
+    SERVER_NODE_FLAGS,
+  )
   let stderr = ''
   child.stderr!.on(
     'data',
@@ -214,17 +237,21 @@ function cpuMicros(pid: number | undefined): number | undefined {
 
 // --- the rounds -------------------------------------------------------------------------------
 
+interface Sample {
+  readonly rps: number
+  readonly p99: number
+  readonly cpu: number | null
+}
+
 interface Case {
   readonly running: Running
   readonly mode: 'bare' | Mode
-  readonly samples: { rps: number; p99: number; cpu: number | null; ratio: number | null }[]
+  /** Each run's figures, with its ratios to the bare measurement taken just before it. */
+  readonly samples: (Sample & { ratio: number | null; cpuRatio: number | null })[]
   error?: string
 }
 
-async function measureCase(
-  item: Case,
-  seconds: number,
-): Promise<{ rps: number; p99: number; cpu: number | null } | undefined> {
+async function measureCase(item: Case, seconds: number): Promise<Sample | undefined> {
   const port = item.running.port!
   let headers: Record<string, string> = {}
   if (item.mode !== 'bare') {
@@ -251,6 +278,72 @@ async function measureCase(
   return { rps: result.requestsPerSecond, p99: result.p99Ms, cpu }
 }
 
+/**
+ * Where the rounds of one framework split: scenarios that keep the session in the cookie or in the
+ * server's memory run first, and the ones that write to a disk or talk to another server
+ * afterwards, each group with bare rounds of its own. A file-store or database write leaves
+ * write-back and background work behind it, which used to slow the cookie rows of the next round.
+ */
+const STORE_STORAGE: ReadonlySet<Storage> = new Set(['file', 'sqlite', 'redis', 'postgres'])
+
+/** Flushes what the disk-writing scenarios left in the page cache, so the next case starts quiet. */
+function settleDisk(): Promise<void> {
+  spawnSync('sync')
+  return new Promise((resolve) => setTimeout(resolve, 500))
+}
+
+/**
+ * Warms `bare` and every case of `group` up, then measures each case `runs` times, every time
+ * right after a measurement of the bare framework: a ratio compares two figures taken seconds
+ * apart, so the machine's slow swings (other tenants, write-back) cancel out instead of landing
+ * on whichever cases ran during them.
+ */
+async function runRounds(bare: Case, group: readonly Case[], title: string): Promise<void> {
+  log(`  ${title}`)
+  const afterCase = async (item: Case): Promise<void> => {
+    if (item.mode === 'write' && STORE_STORAGE.has(item.running.scenario.storage)) {
+      await settleDisk()
+    }
+  }
+  const usable = (item: Case): boolean =>
+    item.running.port !== undefined && item.error === undefined
+  if (warmup > 0) {
+    for (const item of [bare, ...group].filter(usable)) {
+      await measureCase(item, warmup)
+      await afterCase(item)
+    }
+  }
+  for (let round = 1; round <= runs; round++) {
+    for (const item of group.length === 0 ? [bare] : group) {
+      if (!usable(item)) continue
+      const base = usable(bare) ? await measureCase(bare, duration) : undefined
+      if (base !== undefined) bare.samples.push({ ...base, ratio: 1, cpuRatio: 1 })
+      if (item === bare) continue
+      const measured = await measureCase(item, duration)
+      await afterCase(item)
+      if (measured === undefined) {
+        log(`  ${item.running.scenario.name} ${item.mode}: failed (${item.error})`)
+        continue
+      }
+      const ratio = base === undefined ? null : measured.rps / base.rps
+      const cpuRatio =
+        base?.cpu == null || measured.cpu === null || measured.cpu === 0
+          ? null
+          : base.cpu / measured.cpu
+      item.samples.push({ ...measured, ratio, cpuRatio })
+      log(
+        `  round ${round}/${runs}  ${`${item.running.scenario.name} ${item.mode}`.padEnd(44)} ` +
+          `${Math.round(measured.rps).toString().padStart(7)} req/s  p99 ${measured.p99.toFixed(1)} ms` +
+          (measured.cpu === null ? '' : `  ${measured.cpu.toFixed(1)} µs CPU/req`) +
+          (ratio === null || base === undefined
+            ? ''
+            : `  ratio ${ratio.toFixed(2)} (bare ${Math.round(base.rps)} req/s` +
+              `${base.cpu === null ? '' : `, ${base.cpu.toFixed(1)} µs`})`),
+      )
+    }
+  }
+}
+
 async function benchFramework(scenarios: readonly Scenario[]): Promise<CaseResult[]> {
   const framework = scenarios[0]!.framework
   const bareScenario = SCENARIOS.find((s) => s.framework === framework && s.library === 'bare')!
@@ -262,40 +355,35 @@ async function benchFramework(scenarios: readonly Scenario[]): Promise<CaseResul
     if (running.skip !== undefined) log(`  skip ${scenario.name}: ${running.skip}`)
     servers.push(running)
   }
-  const cases: Case[] = servers.flatMap((running) =>
-    (running.scenario.library === 'bare'
-      ? (['bare'] as const)
-      : (running.scenario.modes ?? (['read', 'write'] as const))
-    ).map((mode) => ({
-      running,
-      mode,
-      samples: [],
-    })),
+  const bareServer = servers.find((running) => running.scenario === bareScenario)!
+  const sessionCases: Case[] = servers
+    .filter((running) => running !== bareServer)
+    .flatMap((running) =>
+      (running.scenario.modes ?? (['read', 'write'] as const)).map((mode) => ({
+        running,
+        mode,
+        samples: [],
+      })),
+    )
+  const inCookieOrMemory = sessionCases.filter(
+    (c) => !STORE_STORAGE.has(c.running.scenario.storage),
   )
-  const live = (): Case[] =>
-    cases.filter((c) => c.running.port !== undefined && c.error === undefined)
+  const inStores = sessionCases.filter((c) => STORE_STORAGE.has(c.running.scenario.storage))
+  // The bare row reported is the first group's; a later group's bare rounds only give its ratios.
+  const reportedBare: Case = { running: bareServer, mode: 'bare', samples: [] }
+  const groups = [inCookieOrMemory, inStores].filter((group) => group.length > 0)
+  const cases = [reportedBare, ...sessionCases]
   try {
-    if (warmup > 0) {
-      for (const item of live()) await measureCase(item, warmup)
-    }
-    for (let round = 1; round <= runs; round++) {
-      let bareRps: number | null = null
-      for (const item of live()) {
-        const measured = await measureCase(item, duration)
-        if (measured === undefined) {
-          log(`  ${item.running.scenario.name} ${item.mode}: failed (${item.error})`)
-          continue
-        }
-        if (item.mode === 'bare') bareRps = measured.rps
-        const ratio = bareRps === null ? null : measured.rps / bareRps
-        item.samples.push({ ...measured, ratio })
-        log(
-          `  round ${round}/${runs}  ${`${item.running.scenario.name} ${item.mode}`.padEnd(44)} ` +
-            `${Math.round(measured.rps).toString().padStart(7)} req/s  p99 ${measured.p99.toFixed(1)} ms` +
-            (measured.cpu === null ? '' : `  ${measured.cpu.toFixed(1)} µs CPU/req`) +
-            (ratio === null ? '' : `  ratio ${ratio.toFixed(2)}`),
-        )
-      }
+    if (groups.length === 0) await runRounds(reportedBare, [], 'bare only')
+    for (const [index, group] of groups.entries()) {
+      const bare: Case =
+        index === 0 ? reportedBare : { running: bareServer, mode: 'bare', samples: [] }
+      const title =
+        group === inStores
+          ? 'sessions in files, databases and Redis'
+          : 'sessions in cookies and memory'
+      await runRounds(bare, group, title)
+      if (bare.error !== undefined) reportedBare.error ??= bare.error
     }
   } finally {
     await Promise.all(servers.map(stopServer))
@@ -311,6 +399,7 @@ async function benchFramework(scenarios: readonly Scenario[]): Promise<CaseResul
             ? 'failed'
             : 'ok'
       const ratios = c.samples.flatMap((s) => (s.ratio === null ? [] : [s.ratio]))
+      const cpuRatios = c.samples.flatMap((s) => (s.cpuRatio === null ? [] : [s.cpuRatio]))
       const cpus = c.samples.flatMap((s) => (s.cpu === null ? [] : [s.cpu]))
       const reason = c.running.skip ?? c.error
       return {
@@ -326,6 +415,7 @@ async function benchFramework(scenarios: readonly Scenario[]): Promise<CaseResul
         p99Ms: c.samples.length ? median(c.samples.map((s) => s.p99)) : 0,
         cpuMicrosPerRequest: cpus.length ? median(cpus) : null,
         ratio: ratios.length ? median(ratios) : null,
+        cpuRatio: cpuRatios.length ? median(cpuRatios) : null,
       }
     })
 }
