@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http'
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express'
 import type { SessionFactory } from '../factory/session-factory.js'
-import { statusForError } from '../http/carrier.js'
 import { interceptResponse, type ResponseInterceptor } from '../http/response-interceptor.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
+import { InterceptedCommit } from './intercepted-commit.js'
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -64,15 +64,8 @@ export function session<Data extends object = DefaultSessionData>(
   return (req, res, next) => {
     const attach = (loaded: Session<Data>): void => {
       req.session = loaded as unknown as Session<DefaultSessionData>
-      const interceptor = interceptResponse(res, {
-        synchronous: factory.synchronousCommit === true,
-        commit: (failed) => factory.commit(loaded, { failed }),
-        onCommitError: (error) => {
-          onError(error, req)
-          return statusForError(error)
-        },
-      })
-      ;(req as WithInterceptor)[INTERCEPTOR] = interceptor
+      const commit = new InterceptedCommit(factory, loaded, req, onError)
+      ;(req as WithInterceptor)[INTERCEPTOR] = interceptResponse(res, commit)
       next()
     }
     let loading: Session<Data> | Promise<Session<Data>>

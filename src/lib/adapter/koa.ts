@@ -1,8 +1,8 @@
-import type { Middleware } from 'koa'
+import type { Middleware, ParameterizedContext } from 'koa'
 import type { SessionFactory } from '../factory/session-factory.js'
-import { statusForError } from '../http/carrier.js'
 import { interceptResponse } from '../http/response-interceptor.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
+import { InterceptedCommit } from './intercepted-commit.js'
 
 declare module 'koa' {
   interface DefaultContext {
@@ -12,6 +12,11 @@ declare module 'koa' {
      */
     session: Session<DefaultSessionData>
   }
+}
+
+/** A session that could not be saved is reported as the app's `error` event. */
+function reportToApp(error: unknown, ctx: ParameterizedContext): void {
+  ctx.app.emit('error', error, ctx)
 }
 
 /**
@@ -49,14 +54,10 @@ export function session<Data extends object = DefaultSessionData>(
     // A cookie factory loads synchronously: no await, no extra turn of the microtask queue.
     const loaded = loading instanceof Promise ? await loading : loading
     ctx.session = loaded as unknown as Session<DefaultSessionData>
-    const interceptor = interceptResponse(ctx.res, {
-      synchronous: factory.synchronousCommit === true,
-      commit: (failed) => factory.commit(loaded, { failed }),
-      onCommitError: (error) => {
-        ctx.app.emit('error', error, ctx)
-        return statusForError(error)
-      },
-    })
+    const interceptor = interceptResponse(
+      ctx.res,
+      new InterceptedCommit(factory, loaded, ctx, reportToApp),
+    )
     try {
       await next()
     } catch (error) {

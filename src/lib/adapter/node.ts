@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
+import type { SessionFactory } from '../factory/session-factory.js'
 import { statusForError } from '../http/carrier.js'
 import {
   interceptResponse,
   sendErrorResponse,
   type ResponseInterceptor,
-  type ResponseInterceptorOptions,
 } from '../http/response-interceptor.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
+import { InterceptedCommit } from './intercepted-commit.js'
 
 /** A `node:http` request that carries its session. */
 export type SessionRequest<Data extends object = DefaultSessionData> = IncomingMessage & {
@@ -99,7 +99,10 @@ export function withSession<Data extends object = DefaultSessionData>(
   /** Runs the handler; synchronous loads and handlers allocate no promise at all. */
   const serve = (session: Session<Data>, req: IncomingMessage, res: ServerResponse): void => {
     ;(req as SessionRequest<Data>).session = session
-    const interceptor = interceptResponse(res, new NodeCommit(factory, session, req, onError))
+    const interceptor = interceptResponse(
+      res,
+      new InterceptedCommit(factory, session, req, onError),
+    )
     let result: void | Promise<void>
     try {
       result = handler(req as SessionRequest<Data>, res)
@@ -146,37 +149,6 @@ export function withSession<Data extends object = DefaultSessionData>(
         res.destroy()
       }
     }
-  }
-}
-
-/** One request's commit, as the response interceptor calls it (one object, no closures). */
-class NodeCommit<Data extends object> implements ResponseInterceptorOptions {
-  readonly synchronous: boolean
-  readonly #factory: SessionFactory<Data>
-  readonly #session: Session<Data>
-  readonly #req: IncomingMessage
-  readonly #onError: (error: unknown, req: IncomingMessage) => void
-
-  constructor(
-    factory: SessionFactory<Data>,
-    session: Session<Data>,
-    req: IncomingMessage,
-    onError: (error: unknown, req: IncomingMessage) => void,
-  ) {
-    this.synchronous = factory.synchronousCommit === true
-    this.#factory = factory
-    this.#session = session
-    this.#req = req
-    this.#onError = onError
-  }
-
-  commit(failed: boolean): readonly string[] | Promise<readonly string[]> {
-    return this.#factory.commit(this.#session, commitOptions(failed))
-  }
-
-  onCommitError(error: unknown): 500 | 503 {
-    this.#onError(error, this.#req)
-    return statusForError(error)
   }
 }
 
