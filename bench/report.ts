@@ -107,7 +107,21 @@ export function formatConsoleTable(report: BenchReport): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
-/** The targets of issues 2 and 7, judged on this run. */
+/**
+ * How fast `a` is relative to `b`: the quotient of their ratios to bare when both have one (each
+ * ratio was taken against a bare run seconds before, so the machine's swings cancel out),
+ * otherwise of their requests/s.
+ */
+function relative(a: CaseResult, b: CaseResult): number {
+  return a.ratio != null && b.ratio != null && b.ratio > 0
+    ? a.ratio / b.ratio
+    : a.requestsPerSecond / b.requestsPerSecond
+}
+
+/**
+ * The targets of issues 2 and 7, judged on this run. Comparisons between two cases (encrypted
+ * against signed, Cloakroom against a peer) use their ratios to bare, see {@link relative}.
+ */
 export function judgeTargets(report: BenchReport): string[] {
   const lines: string[] = []
   const find = (framework: Framework, name: string, mode: string): CaseResult | undefined =>
@@ -128,7 +142,7 @@ export function judgeTargets(report: BenchReport): string[] {
       }
       const encrypted = find(framework, 'Cloakroom encrypted', mode)
       if (signed && encrypted) {
-        const share = encrypted.requestsPerSecond / signed.requestsPerSecond
+        const share = relative(encrypted, signed)
         lines.push(
           `${framework}: encrypted cookie ${mode} at ${share.toFixed(2)} of signed (target >= 0.90): ${mark(share >= 0.9)}`,
         )
@@ -164,9 +178,10 @@ export function judgeTargets(report: BenchReport): string[] {
           c.mode === ours.mode,
       )
       if (peers.length === 0) continue
-      const best = peers.reduce((a, b) => (a.requestsPerSecond >= b.requestsPerSecond ? a : b))
+      const best = peers.reduce((a, b) => (relative(a, b) >= 1 ? a : b))
+      const lead = relative(ours, best)
       lines.push(
-        `${framework}: ${ours.name} ${ours.mode} ${fmt(ours.requestsPerSecond)} req/s vs best ${ours.storage} peer ${best.name} ${fmt(best.requestsPerSecond)}: ${mark(ours.requestsPerSecond > best.requestsPerSecond)}`,
+        `${framework}: ${ours.name} ${ours.mode} ${fmt(ours.requestsPerSecond)} req/s vs best ${ours.storage} peer ${best.name} ${fmt(best.requestsPerSecond)} (${lead.toFixed(2)}×): ${mark(lead > 1)}`,
       )
     }
   }
