@@ -183,6 +183,52 @@ describe('store faults with a real Redis server started by the test', { skip: re
   })
 })
 
+describe('an operation past its deadline sends no more commands', { skip: redisSkip }, () => {
+  it('refuses the rest of a multi-command Redis operation once it has timed out', async () => {
+    const server = new RedisProcess(await freePort())
+    await server.start()
+    const url = `redis://127.0.0.1:${server.port}`
+    const client = createClient({ url })
+    const observer = createClient({ url })
+    try {
+      await client.connect()
+      await observer.connect()
+      const store = createRedisStore({ client, prefix: `${uniqueName()}:`, commandTimeoutMs: 300 })
+      const time = Date.now()
+      for (const idHash of ['a'.repeat(43), 'b'.repeat(43)]) {
+        await store.set(idHash, {
+          data: {},
+          system: {},
+          created: time,
+          lastActive: time,
+          expires: time + 60_000,
+          owner: 'ada',
+        })
+      }
+      // listByOwner reads the owner's index (ZRANGE), then each session (HMGET).
+      assert.equal((await store.listByOwner('ada')).length, 2)
+      await observer.configResetStat()
+
+      server.pause()
+      const started = performance.now()
+      await assert.rejects(store.listByOwner('ada'), StoreUnavailableError)
+      assert.ok(performance.now() - started < 2000, 'the call gave up at its deadline')
+      // The ZRANGE sent before the pause is answered now, after the deadline: the operation must
+      // not go on to send its HMGETs.
+      server.resume()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const stats = await observer.info('commandstats')
+      assert.match(stats, /cmdstat_zrange:calls=1,/)
+      assert.doesNotMatch(stats, /cmdstat_hmget:/)
+    } finally {
+      server.resume()
+      await client.close().catch(() => client.destroy())
+      await observer.close().catch(() => observer.destroy())
+      await server.stop()
+    }
+  })
+})
+
 describe('store faults with a store that never answers', () => {
   it("answers 503 within the factory's storeTimeout", async () => {
     const never = (): Promise<never> => new Promise(() => {})
