@@ -1,6 +1,7 @@
 import { ConfigError, StoreUnavailableError } from '../errors.js'
 import { setMember, type JsonValue } from '../session/serializer.js'
 import { plainRecord } from './stored-record.js'
+import { createStoreCaller } from './store-call.js'
 import type {
   SessionPatch,
   SessionStore,
@@ -147,40 +148,28 @@ export function fromExpressSessionStore(
   if (typeof now !== 'function')
     throw new ConfigError('now', 'expected a function returning milliseconds.')
 
-  /** Calls one callback-style method under the deadline. */
+  const caller = createStoreCaller(timeoutMs, 'express-session store')
+  /** Calls one callback-style method under the deadline (all calls share one timer). */
   const call = (
     operation: string,
     invoke: (callback: ExpressSessionCallback) => unknown,
   ): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      let settled = false
-      const fail = (error: unknown): void => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        reject(new StoreUnavailableError(`express-session store ${operation}`, { cause: error }))
-      }
-      const timer = setTimeout(
-        () => fail(new Error(`The store did not answer within ${timeoutMs} ms.`)),
-        timeoutMs,
-      )
-      const callback: ExpressSessionCallback = (error, result) => {
-        if (error !== undefined && error !== null) return fail(error)
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        resolve(result)
-      }
-      try {
-        const returned = invoke(callback)
-        // Promise-returning stores may also reject; the callback carries the outcome.
-        if (isObject(returned) && typeof returned.then === 'function') {
-          ;(returned as unknown as Promise<unknown>).then(undefined, fail)
-        }
-      } catch (error) {
-        fail(error)
-      }
-    })
+    caller(
+      `express-session store ${operation}`,
+      () =>
+        new Promise((resolve, reject) => {
+          // A throw in here rejects the promise, and the caller wraps it like any failure.
+          const returned = invoke((error, result) => {
+            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's error, whatever it is, becomes the cause
+            if (error !== undefined && error !== null) reject(error)
+            else resolve(result)
+          })
+          // Promise-returning stores may also reject; the callback carries the outcome.
+          if (isObject(returned) && typeof returned.then === 'function') {
+            ;(returned as unknown as Promise<unknown>).then(undefined, reject)
+          }
+        }),
+    )
 
   const read = async (idHash: string): Promise<StoredSession | undefined> => {
     const record = unwrap(await call('get', (callback) => store.get(idHash, callback)))
