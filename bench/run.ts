@@ -281,8 +281,8 @@ async function measureCase(item: Case, seconds: number): Promise<Sample | undefi
 /**
  * Where the rounds of one framework split: scenarios that keep the session in the cookie or in the
  * server's memory run first, and the ones that write to a disk or talk to another server
- * afterwards, each group with bare rounds of its own. A file-store or database write leaves
- * write-back and background work behind it, which used to slow the cookie rows of the next round.
+ * afterwards. A file-store or database write leaves write-back and background work behind it,
+ * which would otherwise land on the cookie rows measured next.
  */
 const STORE_STORAGE: ReadonlySet<Storage> = new Set(['file', 'sqlite', 'redis', 'postgres'])
 
