@@ -1,7 +1,7 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
 import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
-import { applySessionCookies, type HeaderCarrier } from '../http/carrier.js'
+import { applySessionCookies, headerText, type HeaderCarrier } from '../http/carrier.js'
 import type { DefaultSessionData, Session as CloakroomSession } from '../session/session.js'
 
 declare module 'fastify' {
@@ -32,8 +32,7 @@ class ReplyHeaders implements HeaderCarrier {
   }
 
   get(name: string): string | undefined {
-    const value = this.#reply.getHeader(name)
-    return value === undefined ? undefined : Array.isArray(value) ? value.join(', ') : String(value)
+    return headerText(this.#reply.getHeader(name))
   }
 
   set(name: string, value: string): void {

@@ -25,6 +25,19 @@ export interface HeaderCarrier {
 const CACHE_CONTROL = 'private, no-store'
 
 /**
+ * Library-internal: a `node:http`-style header value (`getHeader`) as {@link HeaderCarrier.get}
+ * returns it.
+ *
+ * @param value the value, as stored on the response
+ * @returns the value as text, repeated values joined with `, `, or undefined when absent
+ */
+export function headerText(
+  value: number | string | readonly string[] | undefined,
+): string | undefined {
+  return value === undefined ? undefined : Array.isArray(value) ? value.join(', ') : String(value)
+}
+
+/**
  * Adds the session's `Set-Cookie` headers, plus `Vary: Cookie` and `Cache-Control: private,
  * no-store` so that no shared cache stores a response carrying a session (a stricter
  * `Cache-Control` the app set is kept).

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { applySessionCookies, type HeaderCarrier } from './carrier.js'
+import { applySessionCookies, headerText, type HeaderCarrier } from './carrier.js'
 
 /** The `ServerResponse` methods that send the headers. */
 type HeaderMethod = 'writeHead' | 'write' | 'end' | 'flushHeaders'
@@ -70,8 +70,7 @@ class NodeHeaderCarrier implements HeaderCarrier {
   }
 
   get(name: string): string | undefined {
-    const value = this.#res.getHeader(name)
-    return value === undefined ? undefined : Array.isArray(value) ? value.join(', ') : String(value)
+    return headerText(this.#res.getHeader(name))
   }
 
   set(name: string, value: string): void {
