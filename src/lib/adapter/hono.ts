@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import type { SessionFactory } from '../factory/session-factory.js'
+import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
 import { applySessionCookies, statusForError, type HeaderCarrier } from '../http/carrier.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
 
@@ -89,7 +89,7 @@ export function session<Data extends object = DefaultSessionData>(
     await next()
     let cookies: readonly string[]
     try {
-      const committing = factory.commit(loaded, { failed: c.error !== undefined })
+      const committing = factory.commit(loaded, commitOptions(c.error !== undefined))
       cookies = committing instanceof Promise ? await committing : committing
     } catch (error) {
       throw unavailable(error)

@@ -1,4 +1,4 @@
-import type { SessionFactory } from '../factory/session-factory.js'
+import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
 import { applySessionCookies, statusForError, type HeaderCarrier } from '../http/carrier.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
 
@@ -86,7 +86,7 @@ export function withSession<Data extends object = DefaultSessionData>(
     }
     let cookies: readonly string[]
     try {
-      const committing = factory.commit(session, { failed })
+      const committing = factory.commit(session, commitOptions(failed))
       cookies = committing instanceof Promise ? await committing : committing
     } catch (error) {
       onError(error, request)
