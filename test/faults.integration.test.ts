@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { createServer, type AddressInfo } from 'node:net'
 import { after, describe, it } from 'node:test'
 import pg from 'pg'
 import { createClient } from 'redis'
@@ -15,6 +12,7 @@ import { withSession } from '../src/node.js'
 import { createPostgresStore } from '../src/postgres.js'
 import { createRedisStore } from '../src/redis.js'
 import { CookieJar, startServer, type TestServer } from './helpers/http.js'
+import { freePort, redisBinariesSkip, RedisProcess } from './helpers/redis-server.js'
 import { POSTGRES, serviceSkip, uniqueName } from './helpers/services.js'
 
 const postgresSkip = await serviceSkip('postgres')
@@ -37,76 +35,7 @@ async function startApp(factory: StoreSessionFactory, errors: unknown[]): Promis
   )
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-/** Which redis-server binary to run, or a reason to skip the Redis fault tests. */
-async function redisServerSkip(): Promise<string | false> {
-  const child = spawn('redis-server', ['--version'], { stdio: 'ignore' })
-  const [code] = (await Promise.race([
-    once(child, 'exit'),
-    once(child, 'error').then(() => [-1]),
-  ])) as [number]
-  if (code === 0) return false
-  const reason = 'redis-server is not installed'
-  if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: fault tests must run)`)
-  return reason
-}
-
-/** A redis-server child process on its own port, without persistence. */
-class RedisProcess {
-  readonly port: number
-  #child: ChildProcess | undefined
-
-  constructor(port: number) {
-    this.port = port
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    this.#child = child
-    let output = ''
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString()
-        if (output.includes('Ready to accept connections')) resolve()
-      })
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)))
-    })
-  }
-
-  /** Kills the server the hard way (as a crash would) and waits until it is gone. */
-  async stop(): Promise<void> {
-    const child = this.#child
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
-    const exited = once(child, 'exit')
-    child.kill('SIGKILL')
-    await exited
-  }
-
-  /** Freezes the server: connections stay open, nothing is answered. */
-  pause(): void {
-    this.#child?.kill('SIGSTOP')
-  }
-
-  resume(): void {
-    this.#child?.kill('SIGCONT')
-  }
-}
-
-const redisSkip = await redisServerSkip()
+const redisSkip = redisBinariesSkip()
 
 describe('store faults with a real Redis server started by the test', { skip: redisSkip }, () => {
   const servers: RedisProcess[] = []
