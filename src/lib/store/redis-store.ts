@@ -31,14 +31,18 @@ export interface RedisStoreClient {
   zRangeWithScores(key: string, start: number, stop: number): Promise<unknown>
   /** ZREM. */
   zRem(key: string, members: string[]): Promise<unknown>
-  /**
-   * SCAN, used only by `stats()`. A cluster client has none (SCAN runs per node): `stats()` then
-   * fails.
-   */
+  /** SCAN, used only by `stats()`; without it, `stats()` fails. */
   scan?(
     cursor: string,
     options: { MATCH: string; COUNT: number; TYPE: string },
   ): Promise<{ cursor: unknown; keys: unknown[] }>
+  /**
+   * A cluster's master nodes (`createCluster()` has them): `stats()` walks each with SCAN, since
+   * a cluster client's own SCAN sees one node only.
+   */
+  readonly masters?: readonly unknown[]
+  /** The client of one of {@link RedisStoreClient.masters} (`createCluster()` has it). */
+  nodeClient?(node: unknown): Promise<RedisStoreClient>
 }
 
 /** Options of {@link createRedisStore}. */
@@ -95,9 +99,9 @@ export interface RedisStoreOptions {
 export interface RedisStore extends SessionStore {
   /**
    * Walks the session keys under the prefix with SCAN (one page of about 500 keys per operation,
-   * each under `commandTimeoutMs`) and reads each hash; it writes nothing. Redis deletes expired
-   * sessions itself, so `expired` counts only records whose TTL has not fired yet. Not available
-   * on a cluster client.
+   * each under `commandTimeoutMs`) and reads each hash; it writes nothing. On a cluster client it
+   * walks every master in turn. Redis deletes expired sessions itself, so `expired` counts only
+   * records whose TTL has not fired yet.
    * @returns the statistics
    * @throws {@link StoreUnavailableError} when Redis fails or the client has no `scan`
    */
@@ -367,15 +371,27 @@ class DeadlineClient implements RedisStoreClient {
   zRem(key: string, members: string[]): Promise<unknown> {
     return this.#checked().zRem(key, members)
   }
-  scan(
+  /**
+   * @returns the clients whose SCANs together see every key: each master of a cluster, or the
+   *   client itself
+   */
+  async scanned(): Promise<RedisStoreClient[]> {
+    const client = this.#checked()
+    const { masters } = client
+    if (masters === undefined || typeof client.nodeClient !== 'function') return [client]
+    return Promise.all(masters.map((master) => client.nodeClient!(master)))
+  }
+  /** One SCAN page from `node`, one of {@link DeadlineClient.scanned}'s clients. */
+  scanOn(
+    node: RedisStoreClient,
     cursor: string,
     options: { MATCH: string; COUNT: number; TYPE: string },
   ): Promise<{ cursor: unknown; keys: unknown[] }> {
-    const client = this.#checked()
-    if (typeof client.scan !== 'function') {
-      throw new Error('stats() needs SCAN, which this client does not have (a cluster?).')
+    this.#checked()
+    if (typeof node.scan !== 'function') {
+      throw new Error('stats() needs SCAN, which this client does not have.')
     }
-    return client.scan(cursor, options)
+    return node.scan(cursor, options)
   }
 }
 
@@ -445,7 +461,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
    * Runs one store operation under the deadline; any failure becomes StoreUnavailableError.
    * After the deadline, the operation's remaining commands are not sent.
    */
-  const run = <T>(operation: string, body: (client: RedisStoreClient) => Promise<T>): Promise<T> =>
+  const run = <T>(operation: string, body: (client: DeadlineClient) => Promise<T>): Promise<T> =>
     call(`redis ${operation}`, async (deadline) => {
       const client = await holder.client()
       return body(new DeadlineClient(client, deadline))
@@ -689,37 +705,44 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       // Session keys are `<prefix>{<idHash>}`; owner indexes (`<prefix>owner:{...}`) do not match.
       const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}`
       const time = now()
-      let cursor = '0'
       let live = 0
       let expired = 0
       let oldestCreated: number | null = null
       let largestBytes: number | null = null
-      do {
-        const keys = await run('stats', async (client) => {
-          const page = await client.scan!(cursor, { MATCH: match, COUNT: SCAN_COUNT, TYPE: 'hash' })
-          cursor = String(page.cursor)
-          return Promise.all(page.keys.map((key) => client.hGetAll(String(key))))
-        })
-        for (const reply of keys) {
-          let record: StoredSession | undefined
-          try {
-            record = decodeRecord(toRecord(reply))
-          } catch {
-            continue // a hash under the prefix that is not a session
+      const scanned = await run('stats', (client) => client.scanned())
+      for (const node of scanned) {
+        let cursor = '0'
+        do {
+          const keys = await run('stats', async (client) => {
+            const page = await client.scanOn(node, cursor, {
+              MATCH: match,
+              COUNT: SCAN_COUNT,
+              TYPE: 'hash',
+            })
+            cursor = String(page.cursor)
+            return Promise.all(page.keys.map((key) => client.hGetAll(String(key))))
+          })
+          for (const reply of keys) {
+            let record: StoredSession | undefined
+            try {
+              record = decodeRecord(toRecord(reply))
+            } catch {
+              continue // a hash under the prefix that is not a session
+            }
+            if (record === undefined) continue
+            if (record.expires <= time) {
+              expired++
+              continue
+            }
+            const bytes =
+              Buffer.byteLength(JSON.stringify(record.data)) +
+              Buffer.byteLength(JSON.stringify(record.system))
+            live++
+            oldestCreated = Math.min(oldestCreated ?? record.created, record.created)
+            largestBytes = Math.max(largestBytes ?? bytes, bytes)
           }
-          if (record === undefined) continue
-          if (record.expires <= time) {
-            expired++
-            continue
-          }
-          const bytes =
-            Buffer.byteLength(JSON.stringify(record.data)) +
-            Buffer.byteLength(JSON.stringify(record.system))
-          live++
-          oldestCreated = Math.min(oldestCreated ?? record.created, record.created)
-          largestBytes = Math.max(largestBytes ?? bytes, bytes)
-        }
-      } while (cursor !== '0')
+        } while (cursor !== '0')
+      }
       const stats: StoreStats = { live, expired, oldestCreated, largestBytes }
       return stats
     },
