@@ -131,6 +131,15 @@ export function runStoreConcurrencySuite(
               req.session.set(key, 'late')
               break
             }
+            case '/slow-login': {
+              const held = gates.get(key)!
+              void req.session.get('user')
+              held.enter()
+              await held.released
+              req.session.regenerate()
+              req.session.set('user', 'ada')
+              break
+            }
             case '/logout':
               req.session.invalidate()
               break
@@ -216,6 +225,28 @@ export function runStoreConcurrencySuite(
       assert.deepEqual(late.setCookies, [], 'no cookie for a session that is gone')
       assert.deepEqual(await read(app, cookie), {}, 'the replayed cookie is anonymous')
       assert.equal(await running.at(-1)!.store.get(hash(id)), undefined)
+    })
+
+    it('never brings back, under a new id, a session ended while a login was regenerating it', async () => {
+      const app = await startApp()
+      const { cookie } = await login(app)
+      const held = gate()
+      app.gates.set('relogin', held)
+      const slow = rawRequest(`${app.server.url}/slow-login?key=relogin`, {
+        headers: [['cookie', cookie]],
+      })
+      await held.entered
+      const logout = await rawRequest(`${app.server.url}/logout`, { headers: [['cookie', cookie]] })
+      assert.match(logout.setCookies[0] ?? '', /^session=; Max-Age=0/)
+      app.recorder.reset()
+      held.release()
+      const late = await slow
+      assert.equal(late.status, 200)
+      assert.deepEqual(late.setCookies, [], 'no cookie for a session that is gone')
+      for (const call of app.recorder.calls.filter((call) => call.method === 'set')) {
+        const [written] = call.args as [string]
+        assert.equal(await running.at(-1)!.store.get(written), undefined, 'no record is left')
+      }
     })
 
     it('deletes the old record when the session is regenerated at login', async () => {

@@ -402,10 +402,17 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     const keep = !ends && identity !== undefined
     system[SID_FIELD] = keep ? identity.sid : revocation.mintSid()
     if (owner !== undefined) {
-      system[GENERATION_FIELD] =
-        keep && identity.gen !== undefined
-          ? identity.gen
-          : await revocation.generation(owner, view.created)
+      if (keep && identity.gen !== undefined) {
+        system[GENERATION_FIELD] = identity.gen
+      } else {
+        const gen = await revocation.generation(owner, view.created)
+        // The owner's session under a new id (regenerate): a revokeSessions(owner) that ran after
+        // the cookie was checked ended it, and the new id must not escape that.
+        if (identity?.owner === owner && identity.gen !== gen) {
+          return [deletion, ...staleChunks(state, 0)]
+        }
+        system[GENERATION_FIELD] = gen
+      }
     }
     return write(view.created, data, system, state)
   }

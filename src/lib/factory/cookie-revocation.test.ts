@@ -219,6 +219,34 @@ describe('createSignedCookieFactory({ revocation })', () => {
     assert.equal(await whoIs(phone), 'anonymous')
   })
 
+  it('does not let a regenerate racing revokeSessions(owner) keep the revoked device in', async () => {
+    const { factory, login, whoIs, request } = setup()
+    const phone = await login('ann')
+    // The phone's request passed the revocation check; "log out everywhere" runs meanwhile.
+    const session = await factory.load(`session=${phone}`)
+    await request(await login('ann'), () => factory.revokeSessions('ann'))
+    session.regenerate()
+    const headers = await factory.commit(session)
+    assert.deepEqual(
+      headers.map((header) => header.slice(0, header.indexOf(';'))),
+      ['session='],
+      'the session ended meanwhile: its cookie is deleted, not re-issued',
+    )
+    assert.equal(await whoIs(phone), 'anonymous')
+  })
+
+  it('keeps a session re-issued by revokeSessions(owner, { except }) when it also regenerates', async () => {
+    const { factory, login, whoIs, request } = setup()
+    const laptop = await login('ann')
+    const { cookie } = await request(laptop, async (session) => {
+      await factory.revokeSessions('ann', { except: session })
+      session.regenerate()
+    })
+    assert.notEqual(systemOf(cookie!).sid, systemOf(laptop).sid)
+    assert.equal(await whoIs(cookie!), 'ann')
+    assert.equal(await whoIs(laptop), 'anonymous')
+  })
+
   it('refuses revokeSessions with an except session that was already committed', async () => {
     const { factory, login } = setup()
     const cookie = await login('ann')

@@ -256,7 +256,7 @@ describe('createStoreFactory', () => {
       assert.deepEqual((await inner.get(hash(cookie)))?.data, { fresh: true })
     })
 
-    it('regenerates: new id, same data, new record written and old record deleted', async () => {
+    it('regenerates: new id, same data, new record written, old one checked and deleted', async () => {
       const { request, login, recorder, inner } = setup()
       const cookie = await login({ user: 'ada' })
       const { cookie: next } = await request(cookie, (s) => s.regenerate())
@@ -266,6 +266,7 @@ describe('createStoreFactory', () => {
         [
           ['get', hash(cookie)],
           ['set', hash(next!)],
+          ['get', hash(cookie)],
           ['delete', hash(cookie)],
         ],
       )

@@ -245,7 +245,8 @@ function toPatch(changes: NamespaceChanges | undefined): StoredNamespacePatch {
  *   different keys all keep their changes; on the same key the last writer wins. `clear()`,
  *   `changed()`, `invalidate()` and `regenerate()` write the whole record.
  * - A request never resurrects a session another request ended: when the record is gone at
- *   commit, nothing is written and no cookie is sent.
+ *   commit, nothing is written and no cookie is sent. `regenerate()` writes the new record, then
+ *   checks that the old one still exists, and removes the new one when it does not.
  * - Idle and absolute timeouts are enforced from the record's own times on every read.
  * - With `adopt`, a request that has no valid Cloakroom session but a legacy cookie the adopter
  *   authenticates (express-session's, with `adoptExpressSessions`) keeps its data: it is saved
@@ -504,7 +505,14 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
       return [deletion]
     }
     if (view.regenerated) {
+      // The new record first, then the old one is checked: a session another request ended
+      // meanwhile (a logout, "log out other devices") must not live on under the new id.
       const cookie = await createRecord(session, view, time)
+      if ((await store.get(state.idHash)) === undefined) {
+        await store.delete(slot.stored!.idHash)
+        slot.stored = undefined
+        return []
+      }
       await store.delete(state.idHash)
       return [cookie]
     }
