@@ -14,6 +14,7 @@ import {
   applySessionPatch,
   isSafeIdHash,
   isStoredSession,
+  StatsTally,
   stringifyStoredSession,
 } from './stored-record.js'
 
@@ -398,28 +399,14 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     },
     stats() {
       return guard('stats', async () => {
-        const time = now()
-        let live = 0
-        let expired = 0
-        let oldestCreated: number | null = null
-        let largestBytes: number | null = null
+        const tally = new StatsTally(now())
         for (const idHash of await recordKeys()) {
           const result = await read(idHash)
-          if (result.kind === 'missing') continue
-          if (result.kind === 'corrupt' || result.record.expires <= time) {
-            expired++
-            continue
+          if (result.kind !== 'missing') {
+            tally.add(result.kind === 'corrupt' ? undefined : result.record)
           }
-          const { record } = result
-          const bytes =
-            Buffer.byteLength(JSON.stringify(record.data)) +
-            Buffer.byteLength(JSON.stringify(record.system))
-          live++
-          oldestCreated = Math.min(oldestCreated ?? record.created, record.created)
-          largestBytes = Math.max(largestBytes ?? bytes, bytes)
         }
-        const stats: StoreStats = { live, expired, oldestCreated, largestBytes }
-        return stats
+        return tally.result()
       })
     },
   }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { RedisClientOptions } from 'redis'
 import { ConfigError } from '../errors.js'
 import { createStoreCaller, type CallDeadline } from './store-call.js'
+import { StatsTally } from './stored-record.js'
 import { setMember, type JsonValue } from '../session/serializer.js'
 import type {
   SessionPatch,
@@ -704,16 +705,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async stats() {
       // Session keys are `<prefix>{<idHash>}`; owner indexes (`<prefix>owner:{...}`) do not match.
       const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}`
-      const time = now()
-      let live = 0
-      let expired = 0
-      let oldestCreated: number | null = null
-      let largestBytes: number | null = null
+      const tally = new StatsTally(now())
       const scanned = await run('stats', (client) => client.scanned())
       for (const node of scanned) {
         let cursor = '0'
         do {
-          const keys = await run('stats', async (client) => {
+          const replies = await run('stats', async (client) => {
             const page = await client.scanOn(node, cursor, {
               MATCH: match,
               COUNT: SCAN_COUNT,
@@ -722,29 +719,18 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
             cursor = String(page.cursor)
             return Promise.all(page.keys.map((key) => client.hGetAll(String(key))))
           })
-          for (const reply of keys) {
+          for (const reply of replies) {
             let record: StoredSession | undefined
             try {
               record = decodeRecord(toRecord(reply))
             } catch {
               continue // a hash under the prefix that is not a session
             }
-            if (record === undefined) continue
-            if (record.expires <= time) {
-              expired++
-              continue
-            }
-            const bytes =
-              Buffer.byteLength(JSON.stringify(record.data)) +
-              Buffer.byteLength(JSON.stringify(record.system))
-            live++
-            oldestCreated = Math.min(oldestCreated ?? record.created, record.created)
-            largestBytes = Math.max(largestBytes ?? bytes, bytes)
+            if (record !== undefined) tally.add(record)
           }
         } while (cursor !== '0')
       }
-      const stats: StoreStats = { live, expired, oldestCreated, largestBytes }
-      return stats
+      return tally.result()
     },
 
     close() {

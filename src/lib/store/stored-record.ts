@@ -1,5 +1,10 @@
 import { setMember, type JsonValue } from '../session/serializer.js'
-import type { SessionPatch, StoredNamespacePatch, StoredSession } from './session-store.js'
+import type {
+  SessionPatch,
+  StoredNamespacePatch,
+  StoredSession,
+  StoreStats,
+} from './session-store.js'
 
 /** The shape of a record key: SHA-256 in base64url is 43 characters; other safe keys are allowed. */
 const ID_HASH = /^[A-Za-z0-9_-]{1,128}$/
@@ -115,4 +120,50 @@ export function stringifyStoredSession(record: StoredSession): string {
     expires: record.expires,
     ...(record.owner === undefined ? {} : { owner: record.owner }),
   })
+}
+
+/**
+ * Adds up {@link StoreStats} over records read one by one, for stores that cannot ask their
+ * engine for the figures.
+ */
+export class StatsTally {
+  readonly #time: number
+  #live = 0
+  #expired = 0
+  #oldestCreated: number | null = null
+  #largestBytes: number | null = null
+
+  /** @param time now, in milliseconds since the epoch: records expiring by then are expired */
+  constructor(time: number) {
+    this.#time = time
+  }
+
+  /**
+   * Counts a record: expired when its expiry has passed or it cannot be read (`undefined`),
+   * otherwise live, with its age and size.
+   *
+   * @param record the record, or undefined for one that is stored but unusable
+   */
+  add(record: StoredSession | undefined): void {
+    if (record === undefined || record.expires <= this.#time) {
+      this.#expired++
+      return
+    }
+    const bytes =
+      Buffer.byteLength(JSON.stringify(record.data)) +
+      Buffer.byteLength(JSON.stringify(record.system))
+    this.#live++
+    this.#oldestCreated = Math.min(this.#oldestCreated ?? record.created, record.created)
+    this.#largestBytes = Math.max(this.#largestBytes ?? bytes, bytes)
+  }
+
+  /** @returns the figures so far */
+  result(): StoreStats {
+    return {
+      live: this.#live,
+      expired: this.#expired,
+      oldestCreated: this.#oldestCreated,
+      largestBytes: this.#largestBytes,
+    }
+  }
 }
