@@ -72,6 +72,11 @@ const handlers: Record<
     res.setHeader('vary', 'Accept-Encoding')
     res.end('ok')
   },
+  '/public-no-store': (req, res) => {
+    req.session.set('n', 6)
+    res.setHeader('cache-control', 'public, no-store, max-age=0')
+    res.end('ok')
+  },
   '/reject': async (req) => {
     req.session.set('n', 6)
     await tick()
@@ -141,6 +146,11 @@ for (const [name, factory] of [
       const response = await rawRequest(`${server.url}/keep-no-store`)
       assert.equal(response.headers['cache-control'], 'private, no-store, max-age=0')
       assert.equal(response.headers.vary, 'Accept-Encoding, Cookie')
+    })
+
+    it('drops a public directive that would contradict private', async () => {
+      const response = await rawRequest(`${server.url}/public-no-store`)
+      assert.equal(response.headers['cache-control'], 'private, no-store, max-age=0')
     })
 
     it('answers a rejected handler with 500 and reports the error', async () => {

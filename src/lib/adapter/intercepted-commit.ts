@@ -11,7 +11,6 @@ import type { Session } from '../session/session.js'
  *   context)
  */
 export class InterceptedCommit<Data extends object, Context> implements ResponseInterceptorOptions {
-  readonly synchronous: boolean
   readonly #factory: SessionFactory<Data>
   readonly #session: Session<Data>
   readonly #context: Context
@@ -29,7 +28,6 @@ export class InterceptedCommit<Data extends object, Context> implements Response
     context: Context,
     report: (error: unknown, context: Context) => void,
   ) {
-    this.synchronous = factory.synchronousCommit === true
     this.#factory = factory
     this.#session = session
     this.#context = context

@@ -77,7 +77,7 @@ export function withSession<Data extends object = DefaultSessionData>(
     res: ServerResponse,
   ): void => {
     if (interceptor.aborted) {
-      // The commit failed (already reported): its error reached the handler from res.end().
+      // The commit failed, and was reported and answered: report only a different error.
       if (error !== interceptor.commitError) onError(error, req)
       sendErrorResponse(res, statusForError(interceptor.commitError))
       return

@@ -419,8 +419,6 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
 
   const factory: SessionFactory<Data> = {
     cookieName,
-    // With revocation, a commit may wait for the store.
-    synchronousCommit: revocation === undefined,
     load(cookieHeader) {
       // Most requests without the cookie are told apart without parsing anything.
       if (cookieHeader == null || !cookieHeader.includes(cookieName)) {

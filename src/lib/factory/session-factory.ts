@@ -46,12 +46,6 @@ export interface SessionFactory<Data extends object = DefaultSessionData> {
   /** The name of the session cookie. */
   readonly cookieName: string
   /**
-   * True when `commit` never returns a promise. Adapters for `node:http`-based servers then skip
-   * the queueing an asynchronous commit needs (a measurable saving per request). Leave it unset
-   * when in doubt.
-   */
-  readonly synchronousCommit?: boolean
-  /**
    * @param cookieHeader the request's raw `Cookie` header, if any
    * @returns the request's session (fresh when the cookie is missing or invalid)
    * @throws {@link StoreUnavailableError} from server-side factories when the store cannot be read

@@ -57,7 +57,12 @@ export function applySessionCookies(headers: HeaderCarrier, cookies: readonly st
   if (cacheControl === undefined || !/(^|[\s,])no-store($|[\s,])/i.test(cacheControl)) {
     headers.set('cache-control', CACHE_CONTROL)
   } else if (!/(^|[\s,])private($|[\s,])/i.test(cacheControl)) {
-    headers.set('cache-control', `private, ${cacheControl}`)
+    // `public` would contradict `private`: the app's other directives stay.
+    const kept = cacheControl
+      .split(',')
+      .map((directive) => directive.trim())
+      .filter((directive) => directive !== '' && directive.toLowerCase() !== 'public')
+    headers.set('cache-control', ['private', ...kept].join(', '))
   }
 }
 

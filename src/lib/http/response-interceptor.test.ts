@@ -8,6 +8,8 @@ import { interceptResponse, type ResponseInterceptorOptions } from './response-i
 interface Answer {
   status: number
   headers: Record<string, string | string[] | undefined>
+  /** The headers as received, `[name, value, ...]`, repeats kept. */
+  raw: string[]
   body: string
 }
 
@@ -22,7 +24,9 @@ async function serveOnce(handle: (res: ServerResponse) => void): Promise<Answer>
         let body = ''
         res.setEncoding('utf8')
         res.on('data', (chunk: string) => (body += chunk))
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, headers: res.headers, raw: res.rawHeaders, body }),
+        )
       })
         .on('error', reject)
         .end()
@@ -37,6 +41,24 @@ const syncCommit = (cookies: string[]): ResponseInterceptorOptions => ({
   commit: () => cookies,
   onCommitError: () => 500,
 })
+
+/** A commit that waits for a store: resolves with `cookies` on a later turn of the event loop. */
+const storeCommit = (cookies: string[], reported: unknown[] = []): ResponseInterceptorOptions => ({
+  commit: () => new Promise((resolve) => setTimeout(() => resolve(cookies), 5)),
+  onCommitError: (error) => {
+    reported.push(error)
+    return 500
+  },
+})
+
+/** The values of header `name` in a raw header list. */
+function rawValues(raw: string[], name: string): string[] {
+  const values: string[] = []
+  for (let index = 0; index + 1 < raw.length; index += 2) {
+    if (raw[index]!.toLowerCase() === name) values.push(raw[index + 1]!)
+  }
+  return values
+}
 
 describe('interceptResponse', () => {
   it('adds the cookies before writeHead, merging the headers given to it', async () => {
@@ -102,6 +124,79 @@ describe('interceptResponse', () => {
     assert.equal(answer.body, 'Service Unavailable')
     assert.equal(answer.headers['x-app'], undefined)
     assert.ok(reported[0] instanceof StoreUnavailableError)
+  })
+
+  it('keeps the repeats of a flat header list given to writeHead, as node:http does', async () => {
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, syncCommit(['a=1']))
+      res.setHeader('link', '</old>')
+      res.writeHead(200, ['Link', '</a>', 'Link', '</b>', 'Vary', 'Accept', 'Vary', 'Origin'])
+      res.end()
+    })
+    assert.deepEqual(rawValues(answer.raw, 'link'), ['</a>', '</b>'])
+    assert.deepEqual(rawValues(answer.raw, 'vary'), ['Accept, Origin, Cookie'])
+  })
+
+  it('lets a Set-Cookie given to writeHead replace one set before, as node:http does', async () => {
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, syncCommit(['a=1']))
+      res.setHeader('set-cookie', ['lang=en'])
+      res.writeHead(200, res.getHeaders())
+      res.end()
+    })
+    assert.deepEqual(answer.headers['set-cookie'], ['lang=en', 'a=1'])
+  })
+
+  it('answers 500 for a failed commit from a stream callback, and drops what follows', async () => {
+    const reported: unknown[] = []
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, {
+        commit: () => {
+          throw new Error('too large')
+        },
+        onCommitError: (error) => {
+          reported.push(error)
+          return 500
+        },
+      })
+      // No try/catch around these calls: a throw from them would crash the process.
+      setTimeout(() => {
+        res.write('first chunk')
+        res.end('the rest')
+      }, 1)
+    })
+    assert.equal(answer.status, 500)
+    assert.equal(answer.body, 'Internal Server Error')
+    assert.equal((reported[0] as Error).message, 'too large')
+  })
+
+  it('says the headers are sent while a store commit is pending, and drops calls after end', async () => {
+    const seen: boolean[] = []
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, storeCommit(['a=1']))
+      res.end('sent')
+      seen.push(res.headersSent)
+      // Writes after end() would emit an error event nobody listens to.
+      res.write('late')
+      res.end('later')
+      setTimeout(() => seen.push(res.headersSent), 20)
+    })
+    assert.equal(answer.body, 'sent')
+    assert.deepEqual(answer.headers['set-cookie'], ['a=1'])
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    assert.deepEqual(seen, [true, true])
+  })
+
+  it('reports a held-back call that fails when replayed, instead of an unhandled rejection', async () => {
+    const reported: unknown[] = []
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, storeCommit(['a=1'], reported))
+      res.writeHead(200, { 'x-user': 'bad\nvalue' })
+      res.end('never sent')
+    })
+    assert.equal(answer.status, 500)
+    assert.equal(answer.body, 'Internal Server Error')
+    assert.equal((reported[0] as { code?: string }).code, 'ERR_INVALID_CHAR')
   })
 
   it('keeps working under a wrapper installed after it, and removes itself when outermost', async () => {

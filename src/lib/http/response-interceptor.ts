@@ -3,7 +3,6 @@ import { applySessionCookies, headerText, type HeaderCarrier } from './carrier.j
 
 /** The `ServerResponse` methods that send the headers. */
 type HeaderMethod = 'writeHead' | 'write' | 'end' | 'flushHeaders'
-const HEADER_METHODS: readonly HeaderMethod[] = ['writeHead', 'write', 'end', 'flushHeaders']
 
 type Method = (...args: unknown[]) => unknown
 
@@ -17,18 +16,14 @@ export interface ResponseInterceptorOptions {
    */
   readonly commit: (failed: boolean) => readonly string[] | Promise<readonly string[]>
   /**
-   * Told about a failed commit; the interceptor then answers 500 or 503 itself.
+   * Told about an error the interceptor answers for itself: a failed commit, or a call held back
+   * during an asynchronous commit that failed when it was replayed. The interceptor then answers
+   * 500 or 503, or cuts the response off when its headers are already sent.
    *
-   * @param error what the commit threw
+   * @param error what was thrown
    * @returns the status to answer with
    */
   readonly onCommitError: (error: unknown) => 500 | 503
-  /**
-   * The commit never returns a promise (the factory's `synchronousCommit`). Then only
-   * `writeHead` is wrapped: `end`, `write` and `flushHeaders` all send the headers through it, and
-   * there is nothing to queue.
-   */
-  readonly synchronous?: boolean
 }
 
 /** The handle {@link interceptResponse} returns. */
@@ -38,9 +33,8 @@ export interface ResponseInterceptor {
   /** The commit failed and an error response replaced the application's. */
   readonly aborted: boolean
   /**
-   * What the commit threw, if it failed. With a synchronous commit it is also thrown from the
-   * call that sent the headers (`res.end()`, `res.writeHead()`...), so the handler or framework
-   * sees a typed error at the call site and can answer with an error response.
+   * What the commit threw, if it failed. It is never thrown from the call that sent the headers:
+   * that call may run in a stream or timer callback, where a throw would crash the process.
    */
   readonly commitError: unknown
   /** Commits with `failed: true` (the response reports a thrown error). */
@@ -86,46 +80,64 @@ class NodeHeaderCarrier implements HeaderCarrier {
 
 /**
  * Answers a plain-text 500 or 503 on a response whose headers are not sent yet (every header the
- * application set is dropped), or destroys it when they are.
+ * application set is dropped), or destroys it when they are and it is not complete.
  *
  * @param res the response
  * @param status the status to answer with
  */
 export function sendErrorResponse(res: ServerResponse, status: 500 | 503): void {
+  const methods = res as unknown as Record<HeaderMethod, Method>
+  writeErrorResponse(res, status, methods.writeHead, methods.end)
+}
+
+/** {@link sendErrorResponse} through the given `writeHead` and `end`. */
+function writeErrorResponse(
+  res: ServerResponse,
+  status: 500 | 503,
+  writeHead: Method,
+  end: Method,
+): void {
   if (res.headersSent) {
-    res.destroy()
+    if (!res.writableEnded) res.destroy()
     return
   }
   for (const name of res.getHeaderNames()) res.removeHeader(name)
   const body = status === 503 ? 'Service Unavailable' : 'Internal Server Error'
   // An explicit length: an end() that failed earlier may have left its own behind.
-  res.writeHead(status, {
+  writeHead.call(res, status, {
     'content-type': 'text/plain; charset=utf-8',
     'cache-control': 'no-store',
     'content-length': String(body.length),
   })
-  res.end(body)
+  end.call(res, body)
 }
 
-/** Moves headers given to `writeHead(status, [message], headers)` onto the response first. */
+/**
+ * Moves headers given to `writeHead(status, [message], headers)` onto the response first, as
+ * `writeHead` itself merges them with headers set before: an object or a list of pairs replaces
+ * each name, a flat `[name, value, ...]` list replaces each name and keeps its repeats.
+ *
+ * @returns the arguments without the headers, or unchanged when they are not valid headers (the
+ *   original `writeHead` then throws its own error)
+ */
 function takeWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
   const last = args[args.length - 1]
   if (args.length < 2 || typeof last !== 'object' || last === null) return args
-  const pairs: [string, unknown][] = []
-  if (Array.isArray(last)) {
-    if (Array.isArray(last[0])) {
-      for (const [name, value] of last as [string, unknown][]) pairs.push([name, value])
-    } else {
-      for (let i = 0; i + 1 < last.length; i += 2) pairs.push([String(last[i]), last[i + 1]])
+  if (!Array.isArray(last)) {
+    for (const [name, value] of Object.entries(last as OutgoingHttpHeaders)) {
+      if (value !== undefined) res.setHeader(name, value)
+    }
+  } else if (last.length > 0 && Array.isArray(last[0])) {
+    for (const [name, value] of last as [string, string | string[]][]) {
+      if (name) res.setHeader(name, value)
     }
   } else {
-    for (const [name, value] of Object.entries(last as OutgoingHttpHeaders))
-      pairs.push([name, value])
-  }
-  for (const [name, value] of pairs) {
-    if (value === undefined) continue
-    if (name.toLowerCase() === 'set-cookie') res.appendHeader(name, value as string | string[])
-    else res.setHeader(name, value as string | number | string[])
+    if (last.length % 2 !== 0) return args
+    const flat = last as string[]
+    for (let index = 0; index < flat.length; index += 2) res.removeHeader(flat[index]!)
+    for (let index = 0; index < flat.length; index += 2) {
+      if (flat[index] && flat[index + 1]) res.appendHeader(flat[index]!, flat[index + 1]!)
+    }
   }
   return args.slice(0, -1)
 }
@@ -136,14 +148,18 @@ function takeWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
  * whichever the application (or its framework) uses.
  *
  * @remarks
- * A synchronous commit adds the cookies and lets the call through at once; for factories that
- * promise one (`synchronous`), only `writeHead` is wrapped, since node:http sends every implicit
- * header through it. An asynchronous commit (server-side stores) is awaited before anything is
- * written: calls made meanwhile are queued in order and replayed. A failed commit replaces the
- * response with a 500 (503 for an unavailable store). Once committed, each wrapper that is still
- * outermost is replaced by the original method (by assignment: deleting properties would slow
- * every later access to the response); a wrapper that later middleware wrapped again stays and
- * passes calls straight through.
+ * A synchronous commit (cookie factories) adds the cookies and lets the call through at once. An
+ * asynchronous commit (server-side stores) is awaited before anything is written: calls made
+ * meanwhile are queued in order and replayed, and `res.headersSent` is already true, as it would
+ * be without the wait, so frameworks do not start a second response. A replayed call that fails
+ * (an invalid header value, a write after `end`) is reported, never thrown into a promise.
+ *
+ * A failed commit is reported through `onCommitError` and replaces the response with a 500 (503
+ * for an unavailable store); the call that triggered it does nothing. It is never thrown from that
+ * call, which may run in a stream or timer callback where a throw would crash the process. Once
+ * committed, each wrapper that is still outermost is replaced by the original method (by
+ * assignment: deleting properties would slow every later access to the response); a wrapper that
+ * later middleware wrapped again stays and passes calls straight through.
  *
  * @param res the response to hold back
  * @param options the commit and its error reporting
@@ -154,8 +170,7 @@ export function interceptResponse(
   options: ResponseInterceptorOptions,
 ): ResponseInterceptor {
   const interception = new Interception(res, options)
-  if (options.synchronous === true) interception.wrapWriteHead()
-  else interception.wrapAll()
+  interception.wrap()
   return interception
 }
 
@@ -170,8 +185,16 @@ class Interception implements ResponseInterceptor {
   #abandoned = false
   #queue: [HeaderMethod, unknown[]][] | undefined
   #commitError: unknown
-  /** Original and wrapper of each wrapped method, by name. */
-  readonly #wrapped: { name: HeaderMethod; original: Method; wrapper: Method }[] = []
+  // The response's own methods (restored once committed) and the wrappers put over them: fields,
+  // not a list of entries, so a request allocates only the four wrappers.
+  #writeHead!: Method
+  #write!: Method
+  #end!: Method
+  #flushHeaders!: Method
+  #writeHeadWrapper!: Method
+  #writeWrapper!: Method
+  #endWrapper!: Method
+  #flushHeadersWrapper!: Method
 
   constructor(res: ServerResponse, options: ResponseInterceptorOptions) {
     this.#res = res
@@ -199,62 +222,37 @@ class Interception implements ResponseInterceptor {
     if (this.#state === 'done' && !this.#res.writableEnded) this.#res.destroy()
   }
 
-  wrapWriteHead(): void {
-    const target = this.#res as unknown as Record<HeaderMethod, Method>
-    const original = target.writeHead
-    const wrapper = (...args: unknown[]): unknown => {
-      if (this.#state === 'done') return original.apply(this.#res, args)
-      if (this.#state === 'aborted') return this.#res
-      let committed: readonly string[] | Promise<readonly string[]>
-      try {
-        committed = this.#options.commit(this.#failed)
-        if (committed instanceof Promise) {
-          // A factory that promised a synchronous commit broke it: fail loudly, never send
-          // the response without its cookie.
-          committed.catch(() => {})
-          throw new TypeError(
-            'The session factory promised a synchronous commit but returned a promise.',
-          )
-        }
-      } catch (error) {
-        // Inside end() or write(), nothing can stop the body that follows: throw instead, so the
-        // caller answers with an error response (the methods are restored, and pass through).
-        this.#state = 'aborted'
-        this.#commitError = error
-        this.#restore()
-        this.#options.onCommitError(error)
-        throw error
-      }
-      this.#state = 'done'
-      this.#restore()
-      if (committed.length === 0) return original.apply(this.#res, args)
-      const rest = takeWriteHeadHeaders(this.#res, args)
-      applySessionCookies(nodeHeaderCarrier(this.#res), committed)
-      return original.apply(this.#res, rest)
-    }
-    this.#wrapped.push({ name: 'writeHead', original, wrapper })
-    target.writeHead = wrapper
+  wrap(): void {
+    const res = this.#res as unknown as Record<HeaderMethod, Method>
+    this.#writeHead = res.writeHead
+    this.#write = res.write
+    this.#end = res.end
+    this.#flushHeaders = res.flushHeaders
+    res.writeHead = this.#writeHeadWrapper = (...args) => this.#intercept('writeHead', args)
+    res.write = this.#writeWrapper = (...args) => this.#intercept('write', args)
+    res.end = this.#endWrapper = (...args) => this.#intercept('end', args)
+    res.flushHeaders = this.#flushHeadersWrapper = (...args) =>
+      this.#intercept('flushHeaders', args)
   }
 
-  wrapAll(): void {
-    const target = this.#res as unknown as Record<HeaderMethod, Method>
-    for (const name of HEADER_METHODS) {
-      const original = target[name]
-      const wrapper = (...args: unknown[]): unknown => this.#intercept(name, original, args)
-      this.#wrapped.push({ name, original, wrapper })
-      target[name] = wrapper
-    }
-  }
-
+  /** Calls the response's own method `name`. */
   #call(name: HeaderMethod, args: unknown[]): unknown {
-    const entry = this.#wrapped.find((wrapped) => wrapped.name === name)!
-    return entry.original.apply(this.#res, args)
+    switch (name) {
+      case 'writeHead':
+        return this.#writeHead.apply(this.#res, args)
+      case 'write':
+        return this.#write.apply(this.#res, args)
+      case 'end':
+        return this.#end.apply(this.#res, args)
+      case 'flushHeaders':
+        return this.#flushHeaders.apply(this.#res, args)
+    }
   }
 
-  #intercept(name: HeaderMethod, original: Method, args: unknown[]): unknown {
+  #intercept(name: HeaderMethod, args: unknown[]): unknown {
     switch (this.#state) {
       case 'done':
-        return original.apply(this.#res, args)
+        return this.#call(name, args)
       case 'aborted':
         return name === 'write' ? false : this.#res
       case 'committing':
@@ -272,47 +270,96 @@ class Interception implements ResponseInterceptor {
     }
     if (!(committed instanceof Promise)) {
       this.#flush(committed, name, args)
-      return original.apply(this.#res, args)
+      return this.#call(name, args)
     }
     this.#state = 'committing'
+    this.#reportHeadersSent(true)
     const queue: [HeaderMethod, unknown[]][] = [[name, args]]
     this.#queue = queue
     committed.then(
       (cookies) => {
-        const first = queue[0]!
-        this.#flush(cookies, first[0], first[1])
-        for (const [queuedName, queuedArgs] of queue.splice(0)) this.#call(queuedName, queuedArgs)
+        this.#reportHeadersSent(false)
+        this.#replay(cookies, queue.splice(0))
         if (this.#abandoned && !this.#res.writableEnded) this.#res.destroy()
       },
-      (error: unknown) => this.#abort(error),
+      (error: unknown) => {
+        this.#reportHeadersSent(false)
+        this.#abort(error)
+      },
     )
     return name === 'write' ? true : this.#res
+  }
+
+  /**
+   * While the commit is awaited, `res.headersSent` says true: the application has sent its
+   * response, and a framework that checks (Express's final handler, Koa) must not start another.
+   * An own property over node:http's getter, removed when the commit settles (only responses that
+   * wait for a store pay for the deletion).
+   */
+  #reportHeadersSent(sent: boolean): void {
+    if (sent) Object.defineProperty(this.#res, 'headersSent', { configurable: true, value: true })
+    else delete (this.#res as { headersSent?: boolean }).headersSent
+  }
+
+  /**
+   * Adds the cookies, then replays the calls held back during the commit. Nothing may throw here
+   * (it would be an unhandled rejection): a failing call is reported and ends the response.
+   */
+  #replay(cookies: readonly string[], queue: readonly [HeaderMethod, unknown[]][]): void {
+    try {
+      this.#flush(cookies, queue[0]![0], queue[0]![1])
+      for (const [name, args] of queue) {
+        // Calls after end() would be "write after end" errors, emitted where nobody listens.
+        if (this.#res.writableEnded) return
+        this.#call(name, args)
+      }
+    } catch (error) {
+      this.#answerError(error)
+    }
   }
 
   /** Marks the commit done, restores the methods, and adds the cookies. */
   #flush(cookies: readonly string[], name: HeaderMethod, args: unknown[]): void {
     this.#state = 'done'
     this.#restore()
-    // Headers passed to writeHead must be on the response before Cache-Control is decided.
+    // Headers passed to writeHead must be on the response before Cache-Control is decided. An
+    // invalid one throws, as writeHead would, but only once the cookies are on the response: the
+    // caller may catch it and answer with end(), which must still carry them.
+    let invalid: { error: unknown } | undefined
     if (name === 'writeHead') {
-      const rest = takeWriteHeadHeaders(this.#res, args)
-      args.length = 0
-      args.push(...rest)
+      try {
+        const rest = takeWriteHeadHeaders(this.#res, args)
+        args.length = 0
+        args.push(...rest)
+      } catch (error) {
+        invalid = { error }
+      }
     }
     if (cookies.length > 0) applySessionCookies(nodeHeaderCarrier(this.#res), cookies)
+    if (invalid !== undefined) throw invalid.error
   }
 
+  /**
+   * Answers for a failed commit. The wrappers stay: what the application still sends (the page it
+   * meant to send, the rest of a stream) is dropped, not written after the end.
+   */
   #abort(error: unknown): void {
     this.#state = 'aborted'
     this.#commitError = error
-    this.#restore()
-    sendErrorResponse(this.#res, this.#options.onCommitError(error))
+    this.#answerError(error)
+  }
+
+  /** Reports `error` and answers 500 or 503 through the response's own methods. */
+  #answerError(error: unknown): void {
+    const status = this.#options.onCommitError(error)
+    writeErrorResponse(this.#res, status, this.#writeHead, this.#end)
   }
 
   #restore(): void {
-    const target = this.#res as unknown as Record<HeaderMethod, Method>
-    for (const { name, original, wrapper } of this.#wrapped) {
-      if (target[name] === wrapper) target[name] = original
-    }
+    const res = this.#res as unknown as Record<HeaderMethod, Method>
+    if (res.writeHead === this.#writeHeadWrapper) res.writeHead = this.#writeHead
+    if (res.write === this.#writeWrapper) res.write = this.#write
+    if (res.end === this.#endWrapper) res.end = this.#end
+    if (res.flushHeaders === this.#flushHeadersWrapper) res.flushHeaders = this.#flushHeaders
   }
 }

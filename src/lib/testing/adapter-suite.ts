@@ -216,6 +216,15 @@ function createRoutes(): {
       session.set('mark', 'x'.repeat(5000))
       return { body: 'this body must not be sent' }
     },
+    '/too-large-stream': (session) => {
+      session.set('mark', 'x'.repeat(5000))
+      return {
+        stream: async function* () {
+          await Promise.resolve()
+          yield 'this body must not be sent'
+        },
+      }
+    },
     '/invalidate': (session) => {
       session.invalidate()
       return { body: 'invalidated' }
@@ -409,7 +418,8 @@ function unavailableFactory(
  * answers 500 and saves only with `setOnException`; data written before a redirect is there on
  * the next request; `Vary: Cookie` and `Cache-Control` on responses with a cookie (merged with
  * the application's); hostile `Cookie` headers answered 200 with a fresh session; a store outage
- * answered 503; writing to the session once the headers were sent throws
+ * answered 503; a session too large to save answers 500, streamed reply or not, and the server
+ * goes on serving; writing to the session once the headers were sent throws
  * {@link SessionCommittedError} instead of losing the change silently; a flash message set by a
  * POST shows once after the redirect (Pyramid's peek, peek, pop, nothing); and the CSRF
  * protection accepts the token by header or form field, plain or masked, leaves the form to the
@@ -729,6 +739,17 @@ export function runAdapterSuite(
           assert.equal(response.status, 500)
           assert.deepEqual(response.headers.getSetCookie(), [])
           assert.doesNotMatch(await response.text(), /must not be sent/)
+        })
+      })
+
+      it('answers 500 for a streamed reply too, and goes on serving', async () => {
+        const factory = await signedCookieSuiteFactory.create({ setOnException: true })
+        await withApp(makeApp, factory, async (get) => {
+          const response = await get('/too-large-stream')
+          assert.equal(response.status, 500)
+          assert.deepEqual(response.headers.getSetCookie(), [])
+          assert.doesNotMatch(await response.text(), /must not be sent/)
+          assert.equal((await get('/untouched')).status, 200)
         })
       })
     })
