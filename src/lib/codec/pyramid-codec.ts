@@ -75,8 +75,11 @@ const HASHES: Readonly<Record<PyramidHashAlgorithm, string>> = {
   blake2s: 'blake2s256',
 }
 
-/** Longer values are refused unread; Pyramid itself never writes more than 4064 characters. */
-const MAX_VALUE_LENGTH = 16 * 1024
+/**
+ * Longer values are refused unread: the largest `maxCookieBytes` allows. Pyramid itself never
+ * writes more than 4064 characters.
+ */
+const MAX_VALUE_LENGTH = 64 * 1024
 /** Either base64 alphabet, optionally padded: everything Pyramid's decoder is given in practice. */
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
 const UTF8 = new TextDecoder('utf-8', { fatal: true })

@@ -61,6 +61,21 @@ describe('createPyramidCookieFactory', () => {
     assert.deepEqual(second.toJSON(), { name: 'Peña €', nested: { a: [1, { b: null }] } })
   })
 
+  it('reads back every cookie its maxCookieBytes lets it write, up to the 64 KiB maximum', () => {
+    const factory = createPyramidCookieFactory({
+      secret: SECRET,
+      now: () => NOW,
+      maxCookieBytes: 65_536,
+    })
+    const first = factory.load(undefined)
+    assert.ok(!(first instanceof Promise))
+    first.set('blob', 'x'.repeat(40_000))
+    const [header] = factory.commit(first) as readonly string[]
+    const second = factory.load(`session=${valueOf(header!)}`)
+    assert.ok(!(second instanceof Promise))
+    assert.equal(second.get('blob'), 'x'.repeat(40_000))
+  })
+
   it('gives a fresh session for forged, foreign, malformed and expired cookies', () => {
     const reasons: InvalidCookieReason[] = []
     const factory = createPyramidCookieFactory({
