@@ -52,6 +52,14 @@ describe('CSRF tokens', () => {
     const pyramid = 'a3f1'.repeat(10)
     assert.equal(verifyCsrfToken(pyramid, pyramid), true)
     assert.equal(verifyCsrfToken(pyramid, 'a3f1'.repeat(9) + 'a3f2'), false)
+    // Masked, as every page embeds it: plain and masked forms verify alike.
+    assert.equal(verifyCsrfToken(pyramid, maskCsrfToken(pyramid)), true)
+    assert.equal(verifyCsrfToken(pyramid, maskCsrfToken('a3f1'.repeat(9) + 'a3f2')), false)
+    assert.equal(verifyCsrfToken(pyramid, maskCsrfToken(createCsrfToken())), false)
+    for (const other of ['not base64url: ü!', 'abc=']) {
+      assert.equal(verifyCsrfToken(other, maskCsrfToken(other)), true, other)
+      assert.equal(verifyCsrfToken(other, maskCsrfToken(`${other}x`)), false, other)
+    }
   })
 })
 

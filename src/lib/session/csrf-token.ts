@@ -3,9 +3,19 @@ import { randomBytes as cryptoRandomBytes, timingSafeEqual } from 'node:crypto'
 /** Bytes of randomness in a CSRF token (256 bits). */
 export const CSRF_TOKEN_BYTES = 32
 
-const TOKEN_LENGTH = 43 // base64url of 32 bytes
-const MASKED_LENGTH = 86 // base64url of a 32-byte mask followed by the 32 masked bytes
 const BASE64URL = /^[A-Za-z0-9_-]+$/
+
+/**
+ * The bytes a token stands for: decoded when it is canonical base64url (this library's tokens,
+ * and Pyramid's hex ones), its UTF-8 text otherwise.
+ */
+function tokenBytes(token: string): Buffer {
+  if (BASE64URL.test(token)) {
+    const decoded = Buffer.from(token, 'base64url')
+    if (decoded.toString('base64url') === token) return decoded
+  }
+  return Buffer.from(token, 'utf8')
+}
 
 /**
  * Makes a new CSRF token: 32 random bytes, base64url.
@@ -24,15 +34,15 @@ export function createCsrfToken(
  * against BREACH-style compression attacks). {@link verifyCsrfToken} accepts masked and plain
  * tokens alike.
  *
- * @param token the session's token
+ * @param token the session's token (this library's, or one carried over from Pyramid)
  * @param randomBytes the source of randomness
- * @returns the masked token (86 characters)
+ * @returns the masked token (86 characters for this library's tokens)
  */
 export function maskCsrfToken(
   token: string,
   randomBytes: (size: number) => Uint8Array = cryptoRandomBytes,
 ): string {
-  const raw = Buffer.from(token, 'base64url')
+  const raw = tokenBytes(token)
   const mask = Buffer.from(randomBytes(raw.length))
   const masked = Buffer.alloc(raw.length)
   for (let index = 0; index < raw.length; index++) masked[index] = raw[index]! ^ mask[index]!
@@ -54,16 +64,16 @@ export function verifyCsrfToken(expected: unknown, supplied: unknown): boolean {
     const b = Buffer.from(supplied, 'utf8')
     return a.length === b.length && timingSafeEqual(a, b)
   }
-  // A masked token: only for tokens this library made (32 bytes, base64url).
-  if (expected.length !== TOKEN_LENGTH || supplied.length !== MASKED_LENGTH) return false
-  if (!BASE64URL.test(supplied) || !BASE64URL.test(expected)) return false
+  // A masked token: base64url of a mask and the token's bytes masked with it.
+  if (!BASE64URL.test(supplied)) return false
+  const reference = tokenBytes(expected)
+  if (supplied.length !== Math.ceil((reference.length * 2 * 4) / 3)) return false
   const both = Buffer.from(supplied, 'base64url')
   // base64url decoding ignores the unused low bits of the last character: insist on the canonical text.
-  if (both.toString('base64url') !== supplied) return false
-  const candidate = Buffer.alloc(CSRF_TOKEN_BYTES)
-  for (let index = 0; index < CSRF_TOKEN_BYTES; index++) {
-    candidate[index] = both[index]! ^ both[index + CSRF_TOKEN_BYTES]!
+  if (both.length !== reference.length * 2 || both.toString('base64url') !== supplied) return false
+  const candidate = Buffer.alloc(reference.length)
+  for (let index = 0; index < reference.length; index++) {
+    candidate[index] = both[index]! ^ both[index + reference.length]!
   }
-  const reference = Buffer.from(expected, 'base64url')
-  return reference.length === candidate.length && timingSafeEqual(reference, candidate)
+  return timingSafeEqual(reference, candidate)
 }
