@@ -135,6 +135,23 @@ describe('createCookieSessionFactory (overflow: split)', () => {
     assert.equal(larger.jar.names().length, 5)
   })
 
+  it('holds a session that fits in one cookie to a maxTotalCookieBytes below maxCookieBytes', () => {
+    for (const kind of ['signed', 'encrypted'] as const) {
+      const { jar, request, reasons } = setup(kind, { maxTotalCookieBytes: 2048 })
+      request((s) => s.set('blob', 'b'.repeat(1000)))
+      assert.deepEqual(jar.names(), ['session'], kind)
+      let read: string | undefined
+      request((s) => (read = s.get('blob')))
+      assert.equal(read, 'b'.repeat(1000), `${kind}: read back`)
+      assert.throws(
+        () => request((s) => s.set('blob', 'b'.repeat(2500))),
+        (error: unknown) => error instanceof CookieTooLargeError && error.limit === 2048,
+        `${kind}: a whole cookie over the budget, refused at write rather than at the next read`,
+      )
+      assert.deepEqual(reasons, [], kind)
+    }
+  })
+
   it('gives a fresh session for missing, reordered or changed chunks, and ignores leftovers past the count', () => {
     const { jar, request, reasons } = setup('encrypted')
     request((s) => s.set('blob', 'b'.repeat(9000)))

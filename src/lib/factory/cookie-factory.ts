@@ -325,7 +325,15 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     const tail = `${formatLifetime(options.maxAge, time)}${attributeString}`
     const header = `${cookieName}=${value}${tail}`
     const size = Buffer.byteLength(header)
-    if (size <= maxCookieBytes) return [header, ...staleChunks(state, 0)]
+    if (size <= maxCookieBytes) {
+      // Split or not, the session's part of the Cookie header stays within its budget (which
+      // may be below maxCookieBytes), else the next request would refuse it.
+      const sent = cookieName.length + 1 + value.length
+      if (split && sent > engine.maxTotalCookieBytes) {
+        throw new CookieTooLargeError(sent, engine.maxTotalCookieBytes, { split: true })
+      }
+      return [header, ...staleChunks(state, 0)]
+    }
     if (!split) throw new CookieTooLargeError(size, maxCookieBytes)
     // Codec values, names and attributes are ASCII: one character is one byte.
     const chunks = splitCookieValue(
@@ -370,9 +378,42 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
   }
 
   /**
-   * The commit of a revocable session: revokes the id the request came with when the session
-   * ends or changes identity (awaited before any cookie goes out), then writes the cookie with its
-   * id and its owner's generation.
+   * The cookie of a revocable session, with its id (a new one when `ends`) and its owner's
+   * generation; a deletion when the owner's sessions were revoked since the request's check.
+   */
+  const revocableCookie = async (
+    revocation: CookieRevocation,
+    view: SessionCommitView,
+    state: LoadedCookie | undefined,
+    data: Record<string, JsonValue>,
+    system: Record<string, JsonValue>,
+    ends: boolean,
+  ): Promise<readonly string[]> => {
+    const identity = state?.valid === true ? state.identity : undefined
+    const ownerField = view.readSystem(OWNER_FIELD)
+    const owner = typeof ownerField === 'string' ? ownerField : undefined
+    const keep = !ends && identity !== undefined
+    system[SID_FIELD] = keep ? identity.sid : revocation.mintSid()
+    if (owner !== undefined) {
+      if (keep && identity.gen !== undefined) {
+        system[GENERATION_FIELD] = identity.gen
+      } else {
+        const gen = await revocation.generation(owner, view.created)
+        // The owner's session under a new id (regenerate): a revokeSessions(owner) that ran after
+        // the cookie was checked ended it, and the new id must not escape that.
+        if (identity?.owner === owner && identity.gen !== gen) {
+          return [deletion, ...staleChunks(state, 0)]
+        }
+        system[GENERATION_FIELD] = gen
+      }
+    }
+    return write(view.created, data, system, state)
+  }
+
+  /**
+   * The commit of a revocable session: builds the cookie with its id and its owner's generation,
+   * then revokes the id the request came with when the session ends or changes identity (awaited
+   * before any cookie goes out, and skipped when building the cookie failed).
    */
   const commitRevocable = async (
     revocation: CookieRevocation,
@@ -390,31 +431,15 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     const ends =
       identity !== undefined &&
       (planned === 'delete' || view.invalidated || view.regenerated || identity.owner !== owner)
-    let action = planned
-    if (ends) {
-      await revocation.revoke(identity, state?.stale ?? [])
-      if (action === 'none') action = 'delete'
-    }
+    const action = ends && planned === 'none' ? 'delete' : planned
     if (action === 'none') return []
-    if (action === 'delete' || data === undefined || system === undefined) {
-      return [deletion, ...staleChunks(state, 0)]
-    }
-    const keep = !ends && identity !== undefined
-    system[SID_FIELD] = keep ? identity.sid : revocation.mintSid()
-    if (owner !== undefined) {
-      if (keep && identity.gen !== undefined) {
-        system[GENERATION_FIELD] = identity.gen
-      } else {
-        const gen = await revocation.generation(owner, view.created)
-        // The owner's session under a new id (regenerate): a revokeSessions(owner) that ran after
-        // the cookie was checked ended it, and the new id must not escape that.
-        if (identity?.owner === owner && identity.gen !== gen) {
-          return [deletion, ...staleChunks(state, 0)]
-        }
-        system[GENERATION_FIELD] = gen
-      }
-    }
-    return write(view.created, data, system, state)
+    const headers =
+      action === 'write' && data !== undefined && system !== undefined
+        ? await revocableCookie(revocation, view, state, data, system, ends)
+        : [deletion, ...staleChunks(state, 0)]
+    // Only once the cookie is built: a commit that fails (a session too large) ends nothing.
+    if (ends) await revocation.revoke(identity, state?.stale ?? [])
+    return headers
   }
 
   const factory: SessionFactory<Data> = {

@@ -247,6 +247,19 @@ describe('createSignedCookieFactory({ revocation })', () => {
     assert.equal(await whoIs(laptop), 'anonymous')
   })
 
+  it('revokes nothing when the commit fails because the session is too large', async () => {
+    const { factory, login, whoIs } = setup()
+    const phone = await login('ann')
+    const session = await factory.load(`session=${phone}`)
+    session.regenerate()
+    session.set('user', 'x'.repeat(5000))
+    await assert.rejects(
+      Promise.resolve().then(() => factory.commit(session)),
+      (error: unknown) => (error as { code?: string }).code === 'ERR_COOKIE_TOO_LARGE',
+    )
+    assert.equal(await whoIs(phone), 'ann', 'the request failed: the session it came with lives on')
+  })
+
   it('refuses revokeSessions with an except session that was already committed', async () => {
     const { factory, login } = setup()
     const cookie = await login('ann')
