@@ -123,6 +123,11 @@ export function runStoreConcurrencySuite(
               if (barrier !== undefined) await barrier.arrive()
               req.session.set(key, url.searchParams.get('value') ?? key)
               break
+            case '/unset':
+              void req.session.get('user')
+              if (barrier !== undefined) await barrier.arrive()
+              req.session.delete(key)
+              break
             case '/slow': {
               const held = gates.get(key)!
               void req.session.get('user')
@@ -208,6 +213,20 @@ export function runStoreConcurrencySuite(
       const expected: Record<string, unknown> = { user: 'ada' }
       for (let i = 0; i < 50; i++) expected[`k${i}`] = `k${i}`
       assert.deepEqual(data, expected)
+    })
+
+    it('keeps a key set in parallel when another request deletes the last key of the session', async () => {
+      const app = await startApp()
+      const { cookie } = await login(app)
+      app.holdWrites(2)
+      const [emptied, written] = await Promise.all([
+        rawRequest(`${app.server.url}/unset?key=user`, { headers: [['cookie', cookie]] }),
+        rawRequest(`${app.server.url}/set?key=cart&value=socks`, { headers: [['cookie', cookie]] }),
+      ])
+      assert.equal(emptied.status, 200)
+      assert.equal(written.status, 200)
+      assert.deepEqual(emptied.setCookies, [], 'the cookie stays: the record may hold more')
+      assert.deepEqual(await read(app, cookie), { cart: 'socks' })
     })
 
     it('keeps the old cookie dead when a slow request finishes after a logout', async () => {

@@ -296,12 +296,17 @@ describe('createStoreFactory', () => {
       assert.deepEqual((await inner.get(hash(next!)))?.data, { guest: true })
     })
 
-    it('deletes the record and the cookie when a request removes the last key', async () => {
+    it('patches away the last key (a parallel request may add one) but deletes on clear()', async () => {
       const { request, login, inner } = setup()
       const cookie = await login({ only: 1 })
       const { headers } = await request(cookie, (s) => s.delete('only'))
-      assert.match(headers[0]!, /^session=; Max-Age=0/)
-      assert.equal(await inner.get(hash(cookie)), undefined)
+      assert.deepEqual(headers, [])
+      assert.deepEqual((await inner.get(hash(cookie)))?.data, {})
+
+      const other = await login({ only: 1 })
+      const cleared = await request(other, (s) => s.clear())
+      assert.match(cleared.headers[0]!, /^session=; Max-Age=0/)
+      assert.equal(await inner.get(hash(other)), undefined)
     })
 
     it('does not resurrect a session another request ended, and sends no cookie', async () => {

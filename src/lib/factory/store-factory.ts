@@ -243,7 +243,8 @@ function toPatch(changes: NamespaceChanges | undefined): StoredNamespacePatch {
  *   in the middle of the handler.
  * - Commits are patches of the keys the request changed, so concurrent requests that change
  *   different keys all keep their changes; on the same key the last writer wins. `clear()`,
- *   `changed()`, `invalidate()` and `regenerate()` write the whole record.
+ *   `changed()`, `invalidate()` and `regenerate()` write the whole record. A session emptied by
+ *   `delete()` keeps its record and cookie; one emptied by `clear()` loses both.
  * - A request never resurrects a session another request ended: when the record is gone at
  *   commit, nothing is written and no cookie is sent. `regenerate()` writes the new record, then
  *   checks that the old one still exists, and removes the new one when it does not.
@@ -498,8 +499,11 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     const sliding = (): readonly string[] =>
       maxAge === undefined ? [] : [cookieFor(state.id, time)]
 
-    if (isEmpty && (changed || view.regenerated)) {
-      // An emptied session leaves neither a record nor a cookie behind.
+    const whole = view.forced || dataChanges?.cleared === true || systemChanges?.cleared === true
+    if (isEmpty && (whole || view.regenerated)) {
+      // Emptied as a whole (clear(), changed(), regenerate()): neither a record nor a cookie is
+      // left. A session emptied key by key is patched like any other change instead: a parallel
+      // request may have added a key this one never saw.
       await store.delete(state.idHash)
       slot.stored = undefined
       return [deletion]
@@ -516,7 +520,7 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
       await store.delete(state.idHash)
       return [cookie]
     }
-    if (view.forced || dataChanges?.cleared === true || systemChanges?.cleared === true) {
+    if (whole) {
       const written = await store.set(state.idHash, wholeRecord(view, view.created, time), {
         onlyIfExists: true,
       })
