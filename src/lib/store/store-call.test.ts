@@ -33,7 +33,7 @@ describe('createStoreCaller', () => {
   afterEach(() => mock.timers.reset())
 
   it('gives each call its own deadline, though the calls share one timer', async () => {
-    const call = createStoreCaller(100)
+    const call = createStoreCaller(100, undefined, Date.now)
     const first = track(call('load', () => new Promise(() => undefined)))
     mock.timers.tick(40)
     const second = track(call('load', () => new Promise(() => undefined)))
@@ -60,7 +60,7 @@ describe('createStoreCaller', () => {
   })
 
   it('never times out a call that answered, and starts afresh once idle', async () => {
-    const call = createStoreCaller(50, 'revocation store')
+    const call = createStoreCaller(50, 'revocation store', Date.now)
     const quick = track(call('get', () => Promise.resolve(1)))
     await flush()
     mock.timers.tick(1000)
@@ -76,7 +76,7 @@ describe('createStoreCaller', () => {
   })
 
   it('wraps rejections and synchronous throws, and lets Cloakroom errors through', async () => {
-    const call = createStoreCaller(50)
+    const call = createStoreCaller(50, undefined, Date.now)
     await assert.rejects(
       call('commit', () => Promise.reject(new Error('ECONNRESET'))),
       (error: unknown) =>
@@ -93,5 +93,23 @@ describe('createStoreCaller', () => {
       call('commit', () => Promise.reject(own)),
       (error) => error === own,
     )
+  })
+})
+
+describe('createStoreCaller, on the real clocks', () => {
+  it('times out on the monotonic clock while the wall clock stands still', async () => {
+    // Only Date is faked, and it never moves: deadlines taken from it would never pass.
+    mock.timers.enable({ apis: ['Date'], now: 0 })
+    try {
+      const call = createStoreCaller(30)
+      const started = performance.now()
+      await assert.rejects(
+        call('load', () => new Promise(() => undefined)),
+        StoreUnavailableError,
+      )
+      assert.ok(performance.now() - started < 1000)
+    } finally {
+      mock.timers.reset()
+    }
   })
 })

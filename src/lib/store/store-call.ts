@@ -14,7 +14,7 @@ export type StoreCaller = <T>(
 
 /** A store call waiting for its answer. */
 interface PendingCall extends CallDeadline {
-  /** When it times out, in milliseconds since the epoch. */
+  /** When it times out, on the caller's clock (monotonic milliseconds). */
   readonly deadline: number
   expired: boolean
   /** Fails the call with the timeout error. */
@@ -28,11 +28,18 @@ interface PendingCall extends CallDeadline {
  */
 class Deadlines {
   readonly #timeoutMs: number
+  readonly #clock: () => number
   readonly #pending = new Set<PendingCall>()
   #timer: ReturnType<typeof setTimeout> | undefined
 
-  constructor(timeoutMs: number) {
+  constructor(timeoutMs: number, clock: () => number) {
     this.#timeoutMs = timeoutMs
+    this.#clock = clock
+  }
+
+  /** @returns the deadline of a call that begins now */
+  deadlineFromNow(): number {
+    return this.#clock() + this.#timeoutMs
   }
 
   add(call: PendingCall): void {
@@ -51,7 +58,7 @@ class Deadlines {
   /** Expires every call past its deadline, then waits for the oldest one left. */
   readonly #fire = (): void => {
     this.#timer = undefined
-    const now = Date.now()
+    const now = this.#clock()
     for (const call of this.#pending) {
       if (call.deadline > now) {
         this.#timer = setTimeout(this.#fire, call.deadline - now)
@@ -76,12 +83,18 @@ class Deadlines {
  *
  * @param timeoutMs the deadline of each call, in milliseconds
  * @param what the name of the store in the timeout message
+ * @param clock monotonic milliseconds (a wall clock set back or forward must not delay or hasten
+ *   a timeout); tests give a fake one
  * @returns `call(operation, run)`: `operation` names what the call does in the error message
  *   (`load`, `commit`, ...), `run` makes the store call (and may check `deadline.expired` between
  *   the commands of a call that sends several)
  */
-export function createStoreCaller(timeoutMs: number, what = 'session store'): StoreCaller {
-  const deadlines = new Deadlines(timeoutMs)
+export function createStoreCaller(
+  timeoutMs: number,
+  what = 'session store',
+  clock: () => number = () => performance.now(),
+): StoreCaller {
+  const deadlines = new Deadlines(timeoutMs, clock)
   return <T>(operation: string, run: (deadline: CallDeadline) => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const fail = (error: unknown): void => {
@@ -93,7 +106,7 @@ export function createStoreCaller(timeoutMs: number, what = 'session store'): St
         )
       }
       const pending: PendingCall = {
-        deadline: Date.now() + timeoutMs,
+        deadline: deadlines.deadlineFromNow(),
         expired: false,
         expire: () => {
           pending.expired = true
