@@ -57,20 +57,26 @@ describe('createPostgresStore', { skip }, () => {
     const id = newIdHash()
     await store.set(id, record())
     const statements: string[] = []
-    const counted = new Proxy(real, {
-      get(target, property) {
-        if (property === 'query') {
-          return (config: { text: string }, ...rest: unknown[]) => {
-            statements.push(config.text.trim().split(/\s+/)[0]!)
-            return (target.query as (...args: unknown[]) => unknown).call(target, config, ...rest)
+    /** Counts the statements sent through `target` and the connections it hands out. */
+    const counting = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get(object, property) {
+          const value: unknown = Reflect.get(object, property)
+          if (typeof value !== 'function') return value
+          const method = value as (...args: unknown[]) => unknown
+          if (property === 'query') {
+            return (config: { text: string }, ...rest: unknown[]) => {
+              statements.push(config.text.trim().split(/\s+/)[0]!)
+              return method.call(object, config, ...rest)
+            }
           }
-        }
-        const value: unknown = Reflect.get(target, property)
-        return typeof value === 'function'
-          ? (value as (...args: unknown[]) => unknown).bind(target)
-          : value
-      },
-    })
+          if (property === 'connect') {
+            return async () => counting((await method.call(object)) as pg.PoolClient)
+          }
+          return method.bind(object)
+        },
+      })
+    const counted = counting(real)
     const patching = createPostgresStore({ pool: counted, schema, createTable: false })
     const time = Date.now()
     const written = await patching.patch(id, {
@@ -140,6 +146,34 @@ describe('createPostgresStore', { skip }, () => {
     } finally {
       await locker.query('ROLLBACK')
       locker.release()
+    }
+  })
+
+  it('never sends a query that was still waiting for a pooled connection at its deadline', async () => {
+    const small = new pg.Pool({ ...POSTGRES, max: 1 })
+    try {
+      const store = createPostgresStore({ pool: small, schema, queryTimeoutMs: 200 })
+      const id = newIdHash()
+      await store.set(id, record({ data: { v: 'old' } }))
+      const held = await small.connect()
+      const time = Date.now()
+      await assert.rejects(
+        store.patch(id, {
+          data: { set: new Map([['v', 'given up']]), deleted: new Set() },
+          system: { set: new Map(), deleted: new Set() },
+          lastActive: time,
+          expires: time + HOUR,
+        }),
+        StoreUnavailableError,
+      )
+      const abandoned = newIdHash()
+      await assert.rejects(store.set(abandoned, record({ owner: 'alice' })), StoreUnavailableError)
+      held.release()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      assert.deepEqual((await store.get(id))?.data, { v: 'old' }, 'the failed patch never ran')
+      assert.equal(await store.get(abandoned), undefined, 'the failed set never ran')
+    } finally {
+      await small.end()
     }
   })
 

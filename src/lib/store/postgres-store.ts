@@ -1,7 +1,7 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg'
 import { ConfigError } from '../errors.js'
 import { setMember, type JsonValue } from '../session/serializer.js'
-import { createStoreCaller } from './store-call.js'
+import { createStoreCaller, type CallDeadline } from './store-call.js'
 import { plainRecord } from './stored-record.js'
 import type {
   PruneOptions,
@@ -162,6 +162,9 @@ function jsonObject(entries: Iterable<readonly [string, JsonValue]>): string {
   return JSON.stringify(object)
 }
 
+/** Sends one query on a pooled connection, within its operation's deadline. */
+type Query = <R extends QueryResultRow>(text: string, values: unknown[]) => Promise<QueryResult<R>>
+
 /** The `onError` handlers of the stores on each pool; a pool gets one `'error'` listener. */
 const poolHandlers = new WeakMap<Pool, Set<(error: unknown) => void>>()
 
@@ -214,7 +217,11 @@ function listenForErrors(pool: Pool, handler: (error: unknown) => void): void {
  */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
   const pool = options.pool
-  if (typeof pool?.query !== 'function' || typeof pool.on !== 'function') {
+  if (
+    typeof pool?.query !== 'function' ||
+    typeof pool.connect !== 'function' ||
+    typeof pool.on !== 'function'
+  ) {
     throw new ConfigError('pool', 'expected a pg Pool.')
   }
   const table = `${identifier('schema', options.schema ?? 'public')}.${identifier(
@@ -259,27 +266,50 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
   const call = createStoreCaller(timeoutMs, 'PostgreSQL server')
   let tableReady = !createTable
+
+  /**
+   * The query function of one operation. It takes a pooled connection itself (rather than
+   * `pool.query`) to check the deadline once it has one: a query still waiting for a connection
+   * when its operation timed out is never sent, so a write the request gave up on (and reported
+   * as failed) cannot land later.
+   */
+  const queryWithin =
+    (deadline: CallDeadline) =>
+    async <R extends QueryResultRow>(text: string, values: unknown[]): Promise<QueryResult<R>> => {
+      const client = await pool.connect()
+      if (deadline.expired) {
+        client.release()
+        throw new Error('The operation timed out before this query was sent.')
+      }
+      try {
+        const result = await client.query<R>({ text, values, query_timeout: timeoutMs } as {
+          text: string
+          values: unknown[]
+        })
+        client.release()
+        return result
+      } catch (error) {
+        // As pool.query does: a connection whose query failed is not reused.
+        client.release(error instanceof Error ? error : true)
+        throw error
+      }
+    }
+
   /** Runs one operation under the deadline; any failure becomes StoreUnavailableError. */
-  const run = <T>(operation: string, body: () => Promise<T>): Promise<T> =>
-    call(`postgres ${operation}`, async () => {
+  const run = <T>(operation: string, body: (query: Query) => Promise<T>): Promise<T> =>
+    call(`postgres ${operation}`, async (deadline) => {
       if (!tableReady) {
         await ensureTable()
         tableReady = true
       }
-      return body()
+      return body(queryWithin(deadline))
     })
-
-  const query = <R extends QueryResultRow>(
-    text: string,
-    values: unknown[],
-  ): Promise<QueryResult<R>> =>
-    pool.query<R>({ text, values, query_timeout: timeoutMs } as { text: string; values: unknown[] })
 
   const columns = 'data, system, created, last_active, expires, owner'
 
   return {
     get(idHash) {
-      return run('get', async () => {
+      return run('get', async (query) => {
         const { rows } = await query<SessionRow>(
           `SELECT ${columns} FROM ${table} WHERE id_hash = $1`,
           [idHash],
@@ -304,7 +334,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
 
     set(idHash, record, setOptions) {
-      return run('set', async () => {
+      return run('set', async (query) => {
         const values = [
           idHash,
           jsonObject(Object.entries(record.data)),
@@ -334,7 +364,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
 
     patch(idHash, patch) {
-      return run('patch', async () => {
+      return run('patch', async (query) => {
         const ownerChanged = patch.owner !== undefined
         const { rowCount } = await query(
           `UPDATE ${table} SET
@@ -361,7 +391,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
 
     touch(idHash, lastActive, expires) {
-      return run('touch', async () => {
+      return run('touch', async (query) => {
         const { rowCount } = await query(
           `UPDATE ${table} SET last_active = $2, expires = $3 WHERE id_hash = $1 AND expires > $4`,
           [idHash, lastActive, expires, now()],
@@ -371,13 +401,13 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
 
     delete(idHash) {
-      return run('delete', async () => {
+      return run('delete', async (query) => {
         await query(`DELETE FROM ${table} WHERE id_hash = $1`, [idHash])
       })
     },
 
     listByOwner(owner) {
-      return run('listByOwner', async () => {
+      return run('listByOwner', async (query) => {
         const { rows } = await query<{
           id_hash: string
           created: string
@@ -398,7 +428,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
 
     deleteByOwner(owner, exceptIdHash) {
-      return run('deleteByOwner', async () => {
+      return run('deleteByOwner', async (query) => {
         const { rows } = await query<{ count: string }>(
           `WITH gone AS (
              DELETE FROM ${table} WHERE owner = $1 AND ($2::text IS NULL OR id_hash <> $2) RETURNING expires
@@ -418,7 +448,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       const size = positiveInteger('batchSize', pruneOptions?.batchSize, batchSize)
       let total = 0
       for (;;) {
-        const deleted = await run('prune', async () => {
+        const deleted = await run('prune', async (query) => {
           const { rowCount } = await query(
             `DELETE FROM ${table} WHERE id_hash IN (
                SELECT id_hash FROM ${table} WHERE expires <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED
@@ -434,7 +464,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     },
 
     stats() {
-      return run('stats', async () => {
+      return run('stats', async (query) => {
         const live = 'expires > $1'
         const { rows } = await query<{
           live: string
