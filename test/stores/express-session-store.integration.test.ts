@@ -96,6 +96,36 @@ describe('fromExpressSessionStore', () => {
     assert.ok(performance.now() - started < 1000)
   })
 
+  it('never lets a write that timed out land after the logout that followed it', async () => {
+    const inner = new session.MemoryStore()
+    const set = inner.set.bind(inner)
+    let slowSets = 0
+    inner.set = (sid, data, callback) => {
+      if (slowSets === 0) return set(sid, data, callback)
+      slowSets--
+      // Finishes 100 ms after the patch has failed with its 200 ms timeout.
+      setTimeout(() => set(sid, data, callback), 300)
+    }
+    const store = fromExpressSessionStore(inner, { timeoutMs: 200 })
+    const id = newIdHash()
+    const time = Date.now()
+    await store.set(id, record({ data: { user: 'ann' } }))
+    slowSets = 1
+    await assert.rejects(
+      store.patch(id, {
+        data: { set: new Map([['late', 1]]), deleted: new Set() },
+        system: { set: new Map(), deleted: new Set() },
+        lastActive: time,
+        expires: time + 60_000,
+      }),
+      StoreUnavailableError,
+    )
+    // The logout waits for the late write to finish in the store, then removes the session.
+    await store.delete(id)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.equal(await store.get(id), undefined, 'the late write did not bring the session back')
+  })
+
   it('refuses to list or end sessions by owner when the wrapped store has no all()', async () => {
     const memory = new session.MemoryStore()
     const store = fromExpressSessionStore({

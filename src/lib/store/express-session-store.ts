@@ -1,7 +1,7 @@
 import { ConfigError, StoreUnavailableError } from '../errors.js'
 import { setMember, type JsonValue } from '../session/serializer.js'
 import { plainRecord } from './stored-record.js'
-import { createStoreCaller } from './store-call.js'
+import { createStoreCaller, type CallDeadline } from './store-call.js'
 import type {
   SessionPatch,
   SessionStore,
@@ -110,7 +110,8 @@ function wrap(record: StoredSession, time: number): Envelope {
  * What the wrapper cannot promise: the callback API has no partial update and no conditional
  * write, so `patch`, `touch` and `set({ onlyIfExists })` read the whole session and write it
  * back. Within one process, the wrapper runs the operations on one session one after another,
- * so concurrent requests changing different keys all survive and a deleted session is not
+ * each waiting until the store has answered the one before (even one that timed out), so
+ * concurrent requests changing different keys all survive and a deleted session is not
  * resurrected. Across processes, the guarantees are those of the wrapped store (usually: the
  * last write wins, and a request racing a logout on another process may bring the session back
  * until it expires). Use a native Cloakroom store when several processes share sessions.
@@ -149,50 +150,81 @@ export function fromExpressSessionStore(
     throw new ConfigError('now', 'expected a function returning milliseconds.')
 
   const caller = createStoreCaller(timeoutMs, 'express-session store')
-  /** Calls one callback-style method under the deadline (all calls share one timer). */
-  const call = (
-    operation: string,
-    invoke: (callback: ExpressSessionCallback) => unknown,
-  ): Promise<unknown> =>
-    caller(
-      `express-session store ${operation}`,
-      () =>
-        new Promise((resolve, reject) => {
-          // A throw in here rejects the promise, and the caller wraps it like any failure.
-          const returned = invoke((error, result) => {
-            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's error, whatever it is, becomes the cause
-            if (error !== undefined && error !== null) reject(error)
-            else resolve(result)
-          })
-          // Promise-returning stores may also reject; the callback carries the outcome.
-          if (isObject(returned) && typeof returned.then === 'function') {
-            ;(returned as unknown as Promise<unknown>).then(undefined, reject)
-          }
-        }),
-    )
+  const noop = (): void => undefined
 
-  const read = async (idHash: string): Promise<StoredSession | undefined> => {
-    const record = unwrap(await call('get', (callback) => store.get(idHash, callback)))
-    if (record === undefined) return undefined
-    if (record.expires <= now()) {
-      await call('destroy', (callback) => store.destroy(idHash, callback))
-      return undefined
+  /** Calls one callback-style method of the store; settles when the store answers. */
+  const invoke = (method: (callback: ExpressSessionCallback) => unknown): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      // A throw in here rejects the promise, and the caller wraps it like any failure.
+      const returned = method((error, result) => {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the store's error, whatever it is, becomes the cause
+        if (error !== undefined && error !== null) reject(error)
+        else resolve(result)
+      })
+      // Promise-returning stores may also reject; the callback carries the outcome.
+      if (isObject(returned) && typeof returned.then === 'function') {
+        ;(returned as unknown as Promise<unknown>).then(undefined, reject)
+      }
+    })
+
+  /**
+   * The store methods one operation calls. After the operation's deadline a method is refused
+   * instead of called; every call is kept, so the session's queue can wait for it to finish.
+   */
+  class OperationCalls {
+    readonly started: Promise<unknown>[] = []
+    readonly #deadline: CallDeadline
+
+    constructor(deadline: CallDeadline) {
+      this.#deadline = deadline
     }
-    return record
-  }
-  const write = async (idHash: string, record: StoredSession): Promise<void> => {
-    await call('set', (callback) => store.set(idHash, wrap(record, now()), callback))
+
+    call(method: (callback: ExpressSessionCallback) => unknown): Promise<unknown> {
+      if (this.#deadline.expired) throw new Error('The operation timed out before this call.')
+      const answer = invoke(method)
+      this.started.push(answer)
+      return answer
+    }
+
+    async read(idHash: string): Promise<StoredSession | undefined> {
+      const record = unwrap(await this.call((callback) => store.get(idHash, callback)))
+      if (record === undefined) return undefined
+      if (record.expires <= now()) {
+        await this.call((callback) => store.destroy(idHash, callback))
+        return undefined
+      }
+      return record
+    }
+
+    async write(idHash: string, record: StoredSession): Promise<void> {
+      await this.call((callback) => store.set(idHash, wrap(record, now()), callback))
+    }
   }
 
-  // One queue per session: operations on one session run one after another in this process.
+  /**
+   * Runs one operation on one session, within the deadline. Operations on a session run one
+   * after another in this process, and the next one waits until the store has answered every
+   * call of the one before, not merely until that one timed out: a write the store finishes late
+   * can never land after the logout that followed it. An operation that times out while waiting
+   * for its turn calls nothing.
+   */
   const queues = new Map<string, Promise<unknown>>()
-  const exclusive = <T>(idHash: string, body: () => Promise<T>): Promise<T> => {
+  const exclusive = <T>(
+    operation: string,
+    idHash: string,
+    body: (calls: OperationCalls) => Promise<T>,
+  ): Promise<T> => {
     const previous = queues.get(idHash) ?? Promise.resolve()
-    const result = previous.then(body, body)
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    )
+    let calls: OperationCalls | undefined
+    const result = caller(`express-session store ${operation}`, async (deadline) => {
+      await previous
+      calls = new OperationCalls(deadline)
+      return body(calls)
+    })
+    const tail = result
+      .then(noop, noop)
+      .then(() => Promise.allSettled(calls?.started ?? []))
+      .then(noop)
     queues.set(idHash, tail)
     void tail.then(() => {
       if (queues.get(idHash) === tail) queues.delete(idHash)
@@ -219,7 +251,9 @@ export function fromExpressSessionStore(
         'the wrapped express-session store has no all() method, so sessions cannot be listed or ended by owner.',
       )
     }
-    const all = await call('all', (callback) => store.all!(callback))
+    const all = await caller('express-session store all', () =>
+      invoke((callback) => store.all!(callback)),
+    )
     const entries: [string, unknown][] = []
     if (Array.isArray(all)) {
       for (const session of all as unknown[]) {
@@ -244,23 +278,25 @@ export function fromExpressSessionStore(
 
   return {
     get(idHash) {
-      return exclusive(idHash, () => read(idHash))
+      return exclusive('get', idHash, (calls) => calls.read(idHash))
     },
 
     set(idHash, record, setOptions) {
-      return exclusive(idHash, async () => {
-        if (setOptions?.onlyIfExists === true && (await read(idHash)) === undefined) return false
-        await write(idHash, record)
+      return exclusive('set', idHash, async (calls) => {
+        if (setOptions?.onlyIfExists === true && (await calls.read(idHash)) === undefined) {
+          return false
+        }
+        await calls.write(idHash, record)
         return true
       })
     },
 
     patch(idHash, patch) {
-      return exclusive(idHash, async () => {
-        const current = await read(idHash)
+      return exclusive('patch', idHash, async (calls) => {
+        const current = await calls.read(idHash)
         if (current === undefined) return false
         const owner = patch.owner === undefined ? current.owner : (patch.owner ?? undefined)
-        await write(idHash, {
+        await calls.write(idHash, {
           data: applyPatch(current.data, patch.data),
           system: applyPatch(current.system, patch.system),
           created: current.created,
@@ -273,17 +309,17 @@ export function fromExpressSessionStore(
     },
 
     touch(idHash, lastActive, expires) {
-      return exclusive(idHash, async () => {
-        const current = await read(idHash)
+      return exclusive('touch', idHash, async (calls) => {
+        const current = await calls.read(idHash)
         if (current === undefined) return false
-        await write(idHash, { ...current, lastActive, expires })
+        await calls.write(idHash, { ...current, lastActive, expires })
         return true
       })
     },
 
     delete(idHash) {
-      return exclusive(idHash, async () => {
-        await call('destroy', (callback) => store.destroy(idHash, callback))
+      return exclusive('delete', idHash, async (calls) => {
+        await calls.call((callback) => store.destroy(idHash, callback))
       })
     },
 
@@ -305,8 +341,8 @@ export function fromExpressSessionStore(
       let count = 0
       for (const [idHash, record] of sessions) {
         if (record.owner !== owner || idHash === exceptIdHash) continue
-        await exclusive(idHash, () =>
-          call('destroy', (callback) => store.destroy(idHash, callback)),
+        await exclusive('deleteByOwner', idHash, (calls) =>
+          calls.call((callback) => store.destroy(idHash, callback)),
         )
         count++
       }
