@@ -54,7 +54,7 @@ describe('createSqliteStore', () => {
     db.pragma('busy_timeout = 0')
     const store = createSqliteStore({ database: db, tableName: 'my_sessions' })
     await store.set(newIdHash(), record({ a: 1 }))
-    assert.equal(db.pragma('busy_timeout', { simple: true }), 5000)
+    assert.equal(db.pragma('busy_timeout', { simple: true }), 2000)
     await store.close()
     assert.equal(db.open, true)
     assert.equal((db.prepare('SELECT count(*) AS n FROM my_sessions').get() as { n: number }).n, 1)
@@ -139,6 +139,29 @@ describe('createSqliteStore', () => {
     assert.equal(data.child299, 299)
     assert.equal(data.parent299, 299)
     await store.close()
+  })
+
+  it('fails a write with StoreUnavailableError once busyTimeoutMs has passed under a lock held elsewhere', async () => {
+    const file = freshFile()
+    const store = createSqliteStore({ database: file, busyTimeoutMs: 200 })
+    const id = newIdHash()
+    await store.set(id, record({ a: 1 }))
+    const other = new Database(file)
+    other.prepare('BEGIN IMMEDIATE').run()
+    try {
+      const started = performance.now()
+      await assert.rejects(store.patch(id, patchOf({ b: 2 })), (error: unknown) => {
+        assert.equal((error as { code: string }).code, 'ERR_STORE_UNAVAILABLE')
+        assert.match(String(((error as Error).cause as Error).message), /locked|busy/i)
+        return true
+      })
+      const waited = performance.now() - started
+      assert.ok(waited >= 150 && waited < 1500, `waited ${Math.round(waited)} ms`)
+    } finally {
+      other.prepare('ROLLBACK').run()
+      other.close()
+      await store.close()
+    }
   })
 
   it('reports database failures as StoreUnavailableError', async () => {

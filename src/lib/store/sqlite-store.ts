@@ -26,9 +26,13 @@ export interface SqliteStoreOptions {
    */
   readonly tableName?: string
   /**
-   * How long a write waits for another process's lock before failing, in milliseconds. Applied
-   * to a database of your own only when it has no busy timeout yet.
-   * @defaultValue 5000
+   * How long a write waits for another process's lock before failing with
+   * {@link StoreUnavailableError}, in milliseconds. `better-sqlite3` waits synchronously: the
+   * wait blocks this process's event loop, and the factory's `storeTimeout` cannot cut it short,
+   * so this is the longest a lock held elsewhere can stall every request of the process. The
+   * default matches the factory's default `storeTimeout`. Applied to a database of your own only
+   * when it has no busy timeout yet.
+   * @defaultValue 2000
    */
   readonly busyTimeoutMs?: number
   /**
@@ -121,7 +125,8 @@ function namespaceParameters(patch: StoredNamespacePatch): string[] {
  * the request changed, so concurrent requests (from any process) that change different keys all
  * keep their changes. WAL mode lets readers run beside a writer, and a busy timeout makes writers
  * wait for each other instead of failing. `better-sqlite3` is synchronous: each call blocks the
- * event loop for the duration of one statement (microseconds on a local disk).
+ * event loop for the duration of one statement (microseconds on a local disk), and a write that
+ * waits for another process's lock blocks it for up to `busyTimeoutMs`.
  *
  * @param options the database and table
  * @returns the store
@@ -142,7 +147,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       'expected a letter or "_", then letters, digits or "_" (at most 63).',
     )
   }
-  const busyTimeoutMs = options.busyTimeoutMs ?? 5000
+  const busyTimeoutMs = options.busyTimeoutMs ?? 2000
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new ConfigError('busyTimeoutMs', 'expected a whole number of milliseconds >= 0.')
   }
