@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { describe, it, mock } from 'node:test'
+import { describe, it } from 'node:test'
 import { recordingStore } from '../../../test/helpers/recording-store.js'
 import { ConfigError, StoreUnavailableError } from '../errors.js'
 import type { InvalidCookieReason } from '../codec/cookie-codec.js'
@@ -198,6 +198,17 @@ describe('createStoreFactory', () => {
       assert.equal(records.size, 0)
     })
 
+    it('keeps a session idle for exactly timeout, and ends it one millisecond later', async () => {
+      const { request, login, advance } = setup({ timeout: 60, absoluteTimeout: 3600 })
+      const cookie = await login()
+      advance(60_000)
+      const atDeadline = await request(cookie, (s) => void s.get('user'))
+      assert.equal(atDeadline.session.isNew, false, 'exactly timeout: still valid')
+      const other = await login()
+      advance(60_001)
+      assert.equal((await request(other, (s) => void s.get('user'))).session.isNew, true)
+    })
+
     it('ends a session past its absolute timeout however active it was', async () => {
       const { request, login, advance } = setup({
         timeout: 60,
@@ -340,7 +351,7 @@ describe('createStoreFactory', () => {
       assert.deepEqual(recorder.calls[2]!.args, [
         hash(cookie),
         T0 + 121_000,
-        T0 + 121_000 + 1_200_000,
+        T0 + 121_000 + 1_200_000 + 1, // one past the idle deadline
       ])
       assert.deepEqual(headers, [], 'a browser-session cookie needs no re-send')
     })
@@ -436,28 +447,24 @@ describe('createStoreFactory', () => {
     })
 
     it('gives up on a store that does not answer within storeTimeout', async () => {
-      mock.timers.enable({ apis: ['setTimeout', 'Date'] })
-      try {
-        const hung: SessionStore = { ...broken(), get: () => new Promise(() => undefined) }
-        const { factory } = setup({ store: hung, storeTimeout: 500 })
-        const loading = factory.load(`session=${hash('x')}`)
-        mock.timers.tick(499)
-        let settled = false
-        void Promise.resolve(loading).then(
-          () => (settled = true),
-          () => (settled = true),
-        )
-        await Promise.resolve()
-        assert.equal(settled, false)
-        mock.timers.tick(1)
-        await assert.rejects(Promise.resolve(loading), (error: unknown) => {
-          assert.ok(error instanceof StoreUnavailableError)
-          assert.match((error.cause as Error).message, /500 ms/)
-          return true
-        })
-      } finally {
-        mock.timers.reset()
-      }
+      // Real timers: the deadline runs on the monotonic clock, which node:test cannot fake.
+      const hung: SessionStore = { ...broken(), get: () => new Promise(() => undefined) }
+      const { factory } = setup({ store: hung, storeTimeout: 200 })
+      const started = performance.now()
+      const loading = Promise.resolve(factory.load(`session=${hash('x')}`))
+      let settled = false
+      loading.then(
+        () => (settled = true),
+        () => (settled = true),
+      )
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      assert.equal(settled, false)
+      await assert.rejects(loading, (error: unknown) => {
+        assert.ok(error instanceof StoreUnavailableError)
+        assert.match((error.cause as Error).message, /200 ms/)
+        return true
+      })
+      assert.ok(performance.now() - started >= 190)
     })
 
     it("serves an empty read-only session with 'fresh-session', never overwriting the stored one", async () => {

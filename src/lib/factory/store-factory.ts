@@ -317,12 +317,15 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
   const cookieFor = (id: string, time: number): string =>
     `${cookieName}=${id}${formatLifetime(maxAge, time)}${resolved.attributeString}`
 
-  /** The earlier of the idle and absolute deadlines of a session. */
+  /**
+   * A record's `expires`: one millisecond past the earlier of the idle and absolute deadlines,
+   * since a session is still valid at the deadline itself and stores expire at `expires`.
+   */
   const expiresAt = (created: number, lastActive: number): number => {
     const idle = timeoutMs === null ? Infinity : lastActive + timeoutMs
     const absolute = absoluteTimeoutMs === null ? Infinity : created + absoluteTimeoutMs
     const deadline = Math.min(idle, absolute)
-    return deadline === Infinity ? lastActive + fallbackLifetimeMs : deadline
+    return (deadline === Infinity ? lastActive + fallbackLifetimeMs : deadline) + 1
   }
   /** Expiry from the record's own times, under the current timeouts, whatever the store says. */
   const isExpired = (record: StoredSessionSummary | StoredSession, time: number): boolean =>

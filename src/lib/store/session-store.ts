@@ -14,8 +14,10 @@ export interface StoredSession {
   /** When the session was last written or touched, in milliseconds since the epoch. */
   readonly lastActive: number
   /**
-   * When the record expires, in milliseconds since the epoch: the earlier of the idle and the
-   * absolute deadline. Stores with native expiry set it from this; the factory also checks it on
+   * When the record expires, in milliseconds since the epoch: the first instant it is no longer
+   * valid (a record is expired once `expires <= now`). The factory sets it one millisecond after
+   * the earlier of the idle and the absolute deadline, since a session is still valid at the
+   * deadline itself. Stores with native expiry set it from this; the factory also checks it on
    * read, so a store that cannot expire records natively stays correct.
    */
   readonly expires: number
