@@ -31,6 +31,23 @@ runStoreConcurrencySuite('postgres store', () => createPostgresStore({ pool: poo
   skip,
 })
 
+describe('postgresSessionTableSQL', () => {
+  const indexNames = (table: string): string[] =>
+    [...postgresSessionTableSQL({ table }).matchAll(/CREATE INDEX IF NOT EXISTS "([^"]+)"/g)].map(
+      (match) => match[1]!,
+    )
+
+  it('names the indexes of long table names within 63 bytes, distinct for a shared prefix', () => {
+    assert.deepEqual(indexNames('sessions'), ['sessions_owner_idx', 'sessions_expires_idx'])
+    const accented = indexNames('é'.repeat(30))
+    for (const name of accented) assert.ok(Buffer.byteLength(name) <= 63, name)
+    const prefix = 'x'.repeat(50)
+    const [first, second] = [indexNames(`${prefix}_a`), indexNames(`${prefix}_b`)]
+    for (const name of [...first, ...second]) assert.ok(Buffer.byteLength(name) <= 63, name)
+    assert.notDeepEqual(first, second)
+  })
+})
+
 describe('createPostgresStore', { skip }, () => {
   it('keeps one row per session keyed by the id hash, with JSONB data and an owner', async () => {
     const store = createPostgresStore({ pool: pool(), schema })

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto'
 import type { Pool, QueryResult, QueryResultRow } from 'pg'
 import { ConfigError } from '../errors.js'
 import { setMember, type JsonValue } from '../session/serializer.js'
@@ -100,6 +101,24 @@ function identifier(option: string, value: unknown): string {
   return `"${value.replaceAll('"', '""')}"`
 }
 
+/**
+ * The name of one of a table's indexes: `<table>_<suffix>`, or, when that is over 63 bytes, the
+ * table name cut (by bytes, at a character boundary) and followed by a hash of the whole name, so
+ * two long names sharing a prefix never share an index name.
+ */
+function indexName(tableName: string, suffix: string): string {
+  const whole = `${tableName}_${suffix}`
+  if (Buffer.byteLength(whole) <= MAX_IDENTIFIER_BYTES) return whole
+  const tag = hash('sha256', tableName, 'hex').slice(0, 8)
+  const characters = Array.from(tableName)
+  let head = ''
+  for (const character of characters) {
+    if (Buffer.byteLength(`${head}${character}_${tag}_${suffix}`) > MAX_IDENTIFIER_BYTES) break
+    head += character
+  }
+  return `${head}_${tag}_${suffix}`
+}
+
 function positiveInteger(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
@@ -127,8 +146,7 @@ export function postgresSessionTableSQL(
   const tableName = options.table ?? 'cloakroom_sessions'
   const schema = identifier('schema', schemaName)
   const table = `${schema}.${identifier('table', tableName)}`
-  const index = (suffix: string): string =>
-    identifier('table', `${tableName.slice(0, MAX_IDENTIFIER_BYTES - suffix.length - 8)}_${suffix}`)
+  const index = (suffix: string): string => identifier('table', indexName(tableName, suffix))
   return [
     `CREATE SCHEMA IF NOT EXISTS ${schema}`,
     `CREATE TABLE IF NOT EXISTS ${table} (
