@@ -19,4 +19,15 @@ describe('session (cloakroom/hono)', () => {
     assert.equal(response.headers.getSetCookie().length, 1)
     assert.equal(response.headers.get('vary'), 'Cookie')
   })
+
+  it('hands back Response.error() instead of failing the request', async () => {
+    const app = new Hono()
+    app.use(session(createSignedCookieFactory({ secrets: 'k'.repeat(43) })))
+    app.get('/', (c) => {
+      c.get('session').set('seen', true)
+      return Response.error()
+    })
+    const response = await app.request('/')
+    assert.equal(response.type, 'error')
+  })
 })

@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
-import { applySessionCookies, statusForError, type HeaderCarrier } from '../http/carrier.js'
+import { applySessionCookies, statusForError } from '../http/carrier.js'
+import { responseWithCookies, webHeaderCarrier } from '../http/web-headers.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
 
 declare module 'hono' {
@@ -14,14 +15,6 @@ declare module 'hono' {
   }
 }
 
-function headerCarrier(headers: Headers): HeaderCarrier {
-  return {
-    get: (name) => headers.get(name) ?? undefined,
-    set: (name, value) => headers.set(name, value),
-    append: (name, value) => headers.append(name, value),
-  }
-}
-
 function unavailable(error: unknown): HTTPException {
   const status = statusForError(error)
   const message = status === 503 ? 'Service Unavailable' : 'Internal Server Error'
@@ -31,19 +24,15 @@ function unavailable(error: unknown): HTTPException {
 /** Adds the cookies to `c.res`, copying it first when its headers are immutable. */
 function addCookies(c: Context, cookies: readonly string[]): void {
   try {
-    applySessionCookies(headerCarrier(c.res.headers), cookies)
+    applySessionCookies(webHeaderCarrier(c.res.headers), cookies)
   } catch {
     // Responses from Response.redirect() or fetch() have immutable headers.
     const response = c.res
-    const headers = new Headers(response.headers)
-    applySessionCookies(headerCarrier(headers), cookies)
+    const copy = responseWithCookies(response, cookies)
+    if (copy === response) return
     // Clear first: assigning over a response would merge the old headers back in.
     c.res = undefined
-    c.res = new Response(response.body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers,
-    })
+    c.res = copy
   }
 }
 

@@ -1,5 +1,6 @@
 import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
-import { applySessionCookies, statusForError, type HeaderCarrier } from '../http/carrier.js'
+import { statusForError } from '../http/carrier.js'
+import { responseWithCookies } from '../http/web-headers.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
 
 /** Options of the Web adapter's {@link withSession}. */
@@ -25,14 +26,6 @@ function errorResponse(status: 500 | 503): Response {
   })
 }
 
-function headerCarrier(headers: Headers): HeaderCarrier {
-  return {
-    get: (name) => headers.get(name) ?? undefined,
-    set: (name, value) => headers.set(name, value),
-    append: (name, value) => headers.append(name, value),
-  }
-}
-
 /**
  * Wraps a Web-standard handler (`Request` → `Response`) so that it receives the request's session
  * and its response carries the session cookie. Works on any server that speaks `Request` and
@@ -43,7 +36,9 @@ function headerCarrier(headers: Headers): HeaderCarrier {
  * a server-side save finishes before the client sees the response. Changing the session after the
  * handler returned (for example while streaming the body) throws {@link SessionCommittedError}.
  * A thrown handler gives a 500 (the session is saved only with `setOnException`), an unavailable
- * store a 503.
+ * store a 503. The response is copied to add the cookie (its headers may be immutable, or the
+ * object shared between requests); one that cannot be copied (`Response.error()`, a WebSocket
+ * upgrade) goes out without it, so change the session before upgrading.
  *
  * @param factory the session factory
  * @param handler the application's handler
@@ -92,14 +87,6 @@ export function withSession<Data extends object = DefaultSessionData>(
       onError(error, request)
       return errorResponse(statusForError(error))
     }
-    if (cookies.length === 0) return response
-    // Headers of some responses (Response.redirect, fetched ones) are immutable: copy them.
-    const headers = new Headers(response.headers)
-    applySessionCookies(headerCarrier(headers), cookies)
-    return new Response(response.body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers,
-    })
+    return cookies.length === 0 ? response : responseWithCookies(response, cookies)
   }
 }
