@@ -100,7 +100,8 @@ export function resolveCsrfOptions(options: CsrfOptions = {}): ResolvedCsrfOptio
     ),
     headerName: name('headerName', options.headerName, 'x-csrf-token').toLowerCase(),
     fieldName: name('fieldName', options.fieldName, 'csrf_token'),
-    trustedOrigins: new Set(trusted.map((origin) => origin.toLowerCase())),
+    // As browsers send them: default ports dropped, international names in punycode.
+    trustedOrigins: new Set(trusted.map((origin) => originOf(origin)!)),
   }
 }
 
@@ -131,7 +132,7 @@ export async function checkCsrf<Data extends object>(
   options: ResolvedCsrfOptions,
 ): Promise<void> {
   if (options.safeMethods.has(request.method.toUpperCase())) return
-  const own = request.origin.toLowerCase()
+  const own = originOf(request.origin) ?? request.origin.toLowerCase()
   const origin = originOf(request.header('origin')) ?? originOf(request.header('referer'))
   const trusted = origin !== undefined && (origin === own || options.trustedOrigins.has(origin))
   // Over HTTPS the origin must be known and trusted; on any scheme, a browser that says the
