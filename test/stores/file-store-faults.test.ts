@@ -146,4 +146,35 @@ describe('file store faults over node:http', () => {
       }
     })
   })
+
+  it('syncs the directory after a deletion, and only after one', async () => {
+    const dir = join(root, 'sync')
+    const synced: string[] = []
+    const recording: FileStoreFs = {
+      ...fsPromises,
+      open: (async (path: string, flags?: number, mode?: number) => {
+        const handle = await fsPromises.open(path, flags, mode)
+        if (path !== dir) return handle
+        const sync = handle.sync.bind(handle)
+        handle.sync = async () => {
+          synced.push('directory')
+          await sync()
+        }
+        return handle
+      }) as FileStoreFs['open'],
+    }
+    const store = createFileStore({ dir, fs: recording })
+    const time = Date.now()
+    const record = { data: {}, system: {}, created: time, lastActive: time, expires: time + 60_000 }
+    const [a, b] = ['a'.repeat(43), 'b'.repeat(43)]
+    await store.set(a, { ...record, owner: 'ann' })
+    await store.set(b, { ...record, owner: 'ann' })
+    assert.deepEqual(synced, [], 'writes do not sync the directory')
+    await store.delete(a)
+    assert.deepEqual(synced, ['directory'])
+    await store.delete(a)
+    assert.deepEqual(synced, ['directory'], 'nothing removed, nothing to sync')
+    assert.equal(await store.deleteByOwner('ann'), 1)
+    assert.deepEqual(synced, ['directory', 'directory'])
+  })
 })

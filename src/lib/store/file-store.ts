@@ -29,6 +29,9 @@ export interface CorruptRecordInfo {
   readonly reason: CorruptRecordReason
 }
 
+/** Errors of a directory `fsync` on platforms and file systems that do not support it. */
+const UNSYNCABLE = new Set(['EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP', 'EBADF', 'EACCES'])
+
 /**
  * The file-system calls the store makes, as in `node:fs/promises`. Inject a wrapper to simulate
  * failures (a full or read-only disk) in tests.
@@ -133,7 +136,8 @@ function prepareDirectory(dir: string): string {
  * @remarks
  * Each file is named by the record key (SHA-256 of the session id) and written atomically: a
  * temporary file is written, `fsync`ed and renamed over the old one, so a crash never leaves a
- * half-written session. Files are created with mode 0600 and opened with `O_NOFOLLOW`, so a
+ * half-written session. A deletion (`delete`, `deleteByOwner`) also syncs the directory, so a
+ * logout survives a power loss; a write does not, so the last write before one may be lost. Files are created with mode 0600 and opened with `O_NOFOLLOW`, so a
  * symlink planted in the directory is never followed. A corrupt or truncated file reads as "no
  * session" and is reported to `onCorruptRecord`.
  *
@@ -261,6 +265,28 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     }
   }
 
+  /**
+   * Makes the directory's entries durable (`fsync` of the directory), so a session removed by a
+   * logout stays removed after a power loss. Platforms that cannot sync a directory (Windows)
+   * skip it.
+   */
+  const syncDirectory = async (): Promise<void> => {
+    let handle: fsPromises.FileHandle
+    try {
+      handle = await fs.open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0))
+    } catch (error) {
+      if (UNSYNCABLE.has(errorCode(error) ?? '')) return
+      throw error
+    }
+    try {
+      await handle.sync()
+    } catch (error) {
+      if (!UNSYNCABLE.has(errorCode(error) ?? '')) throw error
+    } finally {
+      await handle.close()
+    }
+  }
+
   /** Every record key in the directory, for the scans behind the owner index and prune. */
   const recordKeys = async (): Promise<string[]> => {
     const names = await fs.readdir(dir)
@@ -337,7 +363,9 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     },
     delete(idHash) {
       if (!isSafeIdHash(idHash)) return Promise.resolve()
-      return guard('delete', () => withLock(idHash, async () => void (await unlink(idHash))))
+      return guard('delete', async () => {
+        if (await withLock(idHash, () => unlink(idHash))) await syncDirectory()
+      })
     },
     listByOwner(owner) {
       return guard('listByOwner', async () => {
@@ -357,8 +385,14 @@ export function createFileStore(options: FileStoreOptions): FileStore {
         let removed = 0
         for (const [idHash] of await ownedBy(owner)) {
           if (idHash === exceptIdHash) continue
-          if (await withLock(idHash, () => unlink(idHash))) removed++
+          // Checked again under the lock: the session may have changed owner since the scan.
+          const gone = await withLock(idHash, async () => {
+            const current = await read(idHash)
+            return current.kind === 'ok' && current.record.owner === owner && unlink(idHash)
+          })
+          if (gone) removed++
         }
+        if (removed > 0) await syncDirectory()
         return removed
       })
     },
