@@ -1,4 +1,10 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import { describe, it } from 'node:test'
 import express, { type ErrorRequestHandler, type Express } from 'express'
@@ -141,5 +147,67 @@ describe('csrf (cloakroom/express)', () => {
         assert.equal(foreign.status, trust ? 403 : 200, `other port, trust proxy ${String(trust)}`)
       })
     }
+  })
+
+  it('ignores X-Forwarded-Host over real HTTPS without trust proxy', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cloakroom-tls-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')]
+    const made = spawnSync('openssl', [
+      ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'],
+      ...['-subj', '/CN=localhost', '-keyout', key, '-out', cert],
+    ])
+    if (made.status !== 0) {
+      if (process.env.CI === 'true') throw new Error('openssl is needed for the HTTPS test')
+      t.skip('openssl is not installed')
+      return
+    }
+    const app = appOf(express)
+    app.post('/save', csrf(), (_req, res) => {
+      res.send('saved')
+    })
+    const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, app)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const port = (server.address() as AddressInfo).port
+    const send = (method: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string; cookie: string | undefined }>(
+        (resolve, reject) => {
+          const request = httpsRequest(
+            {
+              host: '127.0.0.1',
+              port,
+              method,
+              headers,
+              path: method === 'GET' ? '/token' : '/save',
+              rejectUnauthorized: false,
+            },
+            (response) => {
+              let body = ''
+              response.on('data', (chunk: Buffer) => (body += chunk.toString()))
+              response.on('end', () =>
+                resolve({
+                  status: response.statusCode!,
+                  body,
+                  cookie: response.headers['set-cookie']?.[0]?.split(';')[0],
+                }),
+              )
+            },
+          )
+          request.on('error', reject)
+          request.end()
+        },
+      )
+    const { body: token, cookie } = await send('GET', {})
+    const post = (origin: string, forwardedHost?: string) =>
+      send('POST', {
+        cookie: cookie!,
+        'x-csrf-token': token,
+        origin,
+        ...(forwardedHost === undefined ? {} : { 'x-forwarded-host': forwardedHost }),
+      })
+    assert.equal((await post(`https://127.0.0.1:${port}`)).status, 200)
+    const spoofed = await post('https://127.0.0.1:1', '127.0.0.1:1')
+    assert.equal(spoofed.status, 403, 'X-Forwarded-Host counts only with trust proxy')
   })
 })

@@ -8,12 +8,20 @@ function hostnameOf(host: string): string {
   return colon === -1 ? host : host.slice(0, colon)
 }
 
+/** Express's compiled `trust proxy` setting (Express 4 and 5 keep it as `trust proxy fn`). */
+type TrustProxy = (address: string | undefined, hop: number) => boolean
+
 /**
  * The request's own origin. `req.protocol` and `req.hostname` follow the `trust proxy` setting
- * (in Express 4 and 5); the port comes from the header that named that host.
+ * (in Express 4 and 5); the port comes from the header that named that host: `X-Forwarded-Host`
+ * only when `trust proxy` trusts the peer, as Express itself decides.
  */
 function originOf(req: Request): string {
-  const forwarded = req.get('x-forwarded-host')?.split(',')[0]!.trim()
+  const trust = req.app.get('trust proxy fn') as TrustProxy | undefined
+  const forwarded =
+    typeof trust === 'function' && trust(req.socket.remoteAddress, 0)
+      ? req.get('x-forwarded-host')?.split(',')[0]!.trim()
+      : undefined
   const host =
     forwarded !== undefined && forwarded !== '' && hostnameOf(forwarded) === req.hostname
       ? forwarded

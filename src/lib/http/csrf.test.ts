@@ -59,10 +59,19 @@ describe('checkCsrf trustedOrigins', () => {
     assert.equal(await refusal(checkCsrf(request, target, options)), undefined)
   })
 
-  it('refuses a trusted origin with a path at construction', () => {
-    assert.throws(
-      () => resolveCsrfOptions({ trustedOrigins: ['https://admin.example/login'] }),
-      ConfigError,
-    )
+  it('refuses a trusted origin with a path, or that is no URL at all, at construction', () => {
+    for (const origin of [
+      'https://admin.example/login',
+      'https://exa%mple.com',
+      'https://a:99999',
+    ]) {
+      assert.throws(() => resolveCsrfOptions({ trustedOrigins: [origin] }), ConfigError, origin)
+    }
+  })
+
+  it('never matches an Origin that is no URL, even against an own origin that is none either', async () => {
+    const target = session()
+    const request = post(target, 'https://x y', 'https://a b')
+    assert.equal(await refusal(checkCsrf(request, target, resolveCsrfOptions())), 'bad-origin')
   })
 })

@@ -78,7 +78,7 @@ export function resolveCsrfOptions(options: CsrfOptions = {}): ResolvedCsrfOptio
   }
   const trusted = list('trustedOrigins', options.trustedOrigins, [])
   for (const origin of trusted) {
-    if (origin !== 'null' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+    if (origin !== 'null' && (!/^https?:\/\/[^/\s]+$/.test(origin) || !URL.canParse(origin))) {
       throw new ConfigError(
         'trustedOrigins',
         `"${origin}" is not an origin such as https://example.com.`,
@@ -105,13 +105,16 @@ export function resolveCsrfOptions(options: CsrfOptions = {}): ResolvedCsrfOptio
   }
 }
 
+/** What {@link originOf} makes of a value that is not a URL: it never matches anything. */
+const INVALID_ORIGIN = 'invalid'
+
 function originOf(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined
   if (value === 'null') return 'null'
   try {
     return new URL(value).origin.toLowerCase()
   } catch {
-    return 'invalid'
+    return INVALID_ORIGIN
   }
 }
 
@@ -132,9 +135,17 @@ export async function checkCsrf<Data extends object>(
   options: ResolvedCsrfOptions,
 ): Promise<void> {
   if (options.safeMethods.has(request.method.toUpperCase())) return
-  const own = originOf(request.origin) ?? request.origin.toLowerCase()
+  const normalized = originOf(request.origin)
+  // An own origin that is no URL (a strange Host header) keeps its scheme for the HTTPS rule.
+  const own =
+    normalized === undefined || normalized === INVALID_ORIGIN
+      ? request.origin.toLowerCase()
+      : normalized
   const origin = originOf(request.header('origin')) ?? originOf(request.header('referer'))
-  const trusted = origin !== undefined && (origin === own || options.trustedOrigins.has(origin))
+  const trusted =
+    origin !== undefined &&
+    origin !== INVALID_ORIGIN &&
+    (origin === own || options.trustedOrigins.has(origin))
   // Over HTTPS the origin must be known and trusted; on any scheme, a browser that says the
   // request is cross-site is believed unless the origin is trusted.
   if (own.startsWith('https:') && !trusted) throw new CsrfError('bad-origin')
