@@ -104,4 +104,28 @@ describe('csrf (cloakroom/hono)', () => {
     })
     assert.equal(malformed.status, 403, 'malformed multipart')
   })
+
+  it('refuses a huge form without the token after reading at most 1 MiB of it', async () => {
+    const hono = app()
+    hono.post('/save', (c) => c.text('saved'))
+    const { cookie } = await tokenOf(hono)
+    let pulled = 0
+    const chunk = new TextEncoder().encode(`a=${'x'.repeat(64 * 1024 - 3)}&`)
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // About 64 MiB in all, which the check must not hold in memory.
+        if (pulled >= 64 * 1024 * 1024) return controller.close()
+        pulled += chunk.byteLength
+        controller.enqueue(chunk)
+      },
+    })
+    const response = await hono.request('/save', {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+      duplex: 'half',
+    } as RequestInit)
+    assert.equal(response.status, 403)
+    assert.ok(pulled < 2 * 1024 * 1024, `pulled ${pulled} bytes`)
+  })
 })

@@ -2,9 +2,7 @@ import type { MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { CsrfError } from '../errors.js'
 import { checkCsrf, resolveCsrfOptions, type CsrfOptions } from '../http/csrf.js'
-import { mediaTypeOf } from '../http/form-field.js'
-
-const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
+import { readWebForm } from '../http/web-form.js'
 
 /**
  * Hono middleware (Hono 4) that protects the routes after it against CSRF: unsafe requests
@@ -16,9 +14,9 @@ const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form
  * @remarks
  * A refused request throws an `HTTPException` with status 403 whose `cause` is the
  * {@link CsrfError} (`code` `ERR_CSRF_REJECTED`, `reason`), so Hono answers 403 and `app.onError`
- * can answer otherwise. The form is read with `c.req.parseBody()`, which Hono caches: the handler
- * reads it again with `c.req.parseBody()`, `c.req.formData()` or `c.req.text()` (not from
- * `c.req.raw`, whose body was consumed). The query string is never read. The origin is the one
+ * can answer otherwise. The form is read from a clone of the request, at most 1 MiB of it (a
+ * larger form counts as carrying no token), so the handler reads the body in any way it likes.
+ * The query string is never read. The origin is the one
  * of `c.req.url`: behind a TLS-terminating proxy that URL says `http:` unless the server is told
  * otherwise, and origins are then not checked (`Sec-Fetch-Site` and the token still are).
  *
@@ -43,13 +41,8 @@ export function csrf(options: CsrfOptions = {}): MiddlewareHandler {
           origin: new URL(c.req.url).origin,
           header: (name) => c.req.header(name),
           formField: async (field) => {
-            if (!FORM_TYPES.has(mediaTypeOf(c.req.header('content-type')))) return undefined
-            try {
-              const value = (await c.req.parseBody())[field]
-              return typeof value === 'string' ? value : undefined
-            } catch {
-              return undefined // a malformed body: the handler meets the same error
-            }
+            const value = (await readWebForm(c.req.raw))?.get(field)
+            return typeof value === 'string' ? value : undefined
           },
         },
         c.get('session'),

@@ -1,5 +1,6 @@
 import { CsrfError } from '../errors.js'
 import { checkCsrf, resolveCsrfOptions, type CsrfOptions } from '../http/csrf.js'
+import { readWebForm } from '../http/web-form.js'
 import type { DefaultSessionData } from '../session/session.js'
 import type { WebSessionHandler } from './web.js'
 
@@ -12,13 +13,12 @@ export interface WebCsrfOptions extends CsrfOptions {
   readonly onRejected?: (error: CsrfError, request: Request) => Response | Promise<Response>
 }
 
-const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data']
-
 /**
  * Protects a Web-standard session handler against CSRF: unsafe requests must carry the session's
  * token in the `X-CSRF-Token` header or the `csrf_token` field of a form body (urlencoded or
- * multipart, read from a clone so the handler still gets the body), and on HTTPS come from the
- * request's own origin. Refused requests get a 403.
+ * multipart, read from a clone so the handler still gets the body; at most 1 MiB of it, a larger
+ * form counts as carrying no token), and on HTTPS come from the request's own origin. Refused
+ * requests get a 403.
  *
  * @param handler the handler to protect
  * @param options where the token is read and which origins are trusted
@@ -50,17 +50,8 @@ export function withCsrf<Data extends object = DefaultSessionData>(
           origin: new URL(request.url).origin,
           header: (name) => request.headers.get(name) ?? undefined,
           formField: async (field) => {
-            const type = (request.headers.get('content-type') ?? '')
-              .split(';')[0]!
-              .trim()
-              .toLowerCase()
-            if (!FORM_TYPES.includes(type)) return undefined
-            try {
-              const value = (await request.clone().formData()).get(field)
-              return typeof value === 'string' ? value : undefined
-            } catch {
-              return undefined
-            }
+            const value = (await readWebForm(request))?.get(field)
+            return typeof value === 'string' ? value : undefined
           },
         },
         session,
