@@ -101,6 +101,7 @@ export {
   CookieTooLargeError,
   CsrfError,
   type CsrfFailure,
+  FormTooLargeError,
   SessionCommittedError,
   StoreUnavailableError,
   UnserializableValueError,

@@ -8,6 +8,7 @@ export type CloakroomErrorCode =
   | 'ERR_SESSION_COMMITTED'
   | 'ERR_STORE_UNAVAILABLE'
   | 'ERR_CSRF_REJECTED'
+  | 'ERR_FORM_TOO_LARGE'
 
 /**
  * The base class of every error Cloakroom throws; `code` tells them apart.
@@ -176,5 +177,27 @@ export class CsrfError extends CloakroomError {
             'Send session.getCsrfToken() in the X-CSRF-Token header or the csrf_token form field.',
     )
     this.reason = reason
+  }
+}
+
+/**
+ * A form body is larger than the most the library reads itself (1 MiB): the CSRF middlewares of
+ * Express and Koa, which parse a urlencoded form when no body parser ran before them, answer 413
+ * instead of handing the handler an empty form.
+ */
+export class FormTooLargeError extends CloakroomError {
+  /** 413, for the error handlers of Express and Koa. */
+  readonly statusCode = 413
+  /** The limit, in bytes. */
+  readonly limit: number
+
+  /** @param limit the limit, in bytes */
+  constructor(limit: number) {
+    super(
+      'ERR_FORM_TOO_LARGE',
+      `The form body is larger than ${limit} bytes, the most csrf() reads itself. ` +
+        'Mount a body parser with a higher limit before csrf() to accept larger forms.',
+    )
+    this.limit = limit
   }
 }

@@ -97,6 +97,26 @@ describe('csrf (cloakroom/express)', () => {
     }
   })
 
+  it('answers 413 for a form over 1 MiB that it would read itself, not an empty req.body', async () => {
+    for (const [name, framework] of [
+      ['Express 5', express],
+      ['Express 4', express4],
+    ] as const) {
+      const app = appOf(framework)
+      app.use(csrf())
+      app.post('/save', (req, res) => {
+        res.json(req.body)
+      })
+      await run(app, async (harness, cookie, token) => {
+        const response = await harness.fetch(
+          '/save',
+          form(cookie, `a=${'x'.repeat(2 * 1024 * 1024)}`, { 'x-csrf-token': token }),
+        )
+        assert.equal(response.status, 413, name)
+      })
+    }
+  })
+
   it('reads the token from req.body when a parser ran before it, whatever its content type', async () => {
     const app = appOf(express)
     app.use(express.json())

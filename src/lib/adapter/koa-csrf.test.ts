@@ -110,4 +110,23 @@ describe('csrf (cloakroom/koa)', () => {
       assert.equal(await response.text(), 'undefined')
     })
   })
+
+  it('answers 413 for a form over 1 MiB that it would read itself, not an empty body', async () => {
+    const app = appOf()
+    app.use((ctx) => {
+      ctx.body = 'saved'
+    })
+    await run(app, async (harness, cookie, token) => {
+      const response = await harness.fetch('/save', {
+        method: 'POST',
+        headers: {
+          cookie,
+          'x-csrf-token': token,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: `a=${'x'.repeat(2 * 1024 * 1024)}`,
+      })
+      assert.equal(response.status, 413)
+    })
+  })
 })

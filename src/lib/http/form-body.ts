@@ -3,28 +3,35 @@ import type { IncomingMessage } from 'node:http'
 /** The largest form body {@link readFormBody} reads. */
 export const MAX_FORM_BYTES = 1024 * 1024
 
-const forms = new WeakMap<IncomingMessage, Promise<URLSearchParams>>()
+/** A request's form body, read once: its fields (empty when they were not kept) and its size. */
+export interface ReadFormBody {
+  /** The fields, when the body was kept; empty otherwise. */
+  readonly form: URLSearchParams
+  /** The body's size in bytes (0 for a body of another type). */
+  readonly bytes: number
+  /** The most bytes the first read kept: a larger body's fields were dropped. */
+  readonly kept: number
+}
+
+const forms = new WeakMap<IncomingMessage, Promise<ReadFormBody>>()
 
 /**
- * Reads an `application/x-www-form-urlencoded` request body once and shares it: every call for
- * the same request returns the same parsed form, so a CSRF check and the handler can both read
- * it. Other content types give an empty form and leave the body unread.
+ * Library-internal: reads an `application/x-www-form-urlencoded` request body once, keeping at
+ * most `limit` bytes of it (the first call's limit), and shares the result between callers.
+ * Other content types leave the body unread.
  *
  * @param req the request
- * @param limit the largest body read, in bytes; a larger body gives an empty form
- * @returns the parsed form
+ * @param limit the largest body kept, in bytes (on the first call)
+ * @returns the read body
  */
-export function readFormBody(
-  req: IncomingMessage,
-  limit = MAX_FORM_BYTES,
-): Promise<URLSearchParams> {
+export function readFormBodyOnce(req: IncomingMessage, limit: number): Promise<ReadFormBody> {
   const cached = forms.get(req)
   if (cached !== undefined) return cached
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
-  const form =
+  const read =
     type !== 'application/x-www-form-urlencoded'
-      ? Promise.resolve(new URLSearchParams())
-      : new Promise<URLSearchParams>((resolve) => {
+      ? Promise.resolve({ form: new URLSearchParams(), bytes: 0, kept: limit })
+      : new Promise<ReadFormBody>((resolve) => {
           const chunks: Buffer[] = []
           let size = 0
           req.on('data', (chunk: Buffer) => {
@@ -32,14 +39,36 @@ export function readFormBody(
             if (size <= limit) chunks.push(chunk)
           })
           req.on('end', () =>
-            resolve(
-              size > limit
-                ? new URLSearchParams()
-                : new URLSearchParams(Buffer.concat(chunks).toString('utf8')),
-            ),
+            resolve({
+              form:
+                size > limit
+                  ? new URLSearchParams()
+                  : new URLSearchParams(Buffer.concat(chunks).toString('utf8')),
+              bytes: size,
+              kept: limit,
+            }),
           )
-          req.on('error', () => resolve(new URLSearchParams()))
+          req.on('error', () => resolve({ form: new URLSearchParams(), bytes: 0, kept: limit }))
         })
-  forms.set(req, form)
-  return form
+  forms.set(req, read)
+  return read
+}
+
+/**
+ * Reads an `application/x-www-form-urlencoded` request body once and shares it: every call for
+ * the same request returns the same parsed form, so a CSRF check and the handler can both read
+ * it. Other content types give an empty form and leave the body unread.
+ *
+ * @param req the request
+ * @param limit the largest body read, in bytes; a larger body gives an empty form. The body is
+ *   read once, by the first call: a later call with a higher limit cannot get back a body the
+ *   first call's limit dropped.
+ * @returns the parsed form
+ */
+export async function readFormBody(
+  req: IncomingMessage,
+  limit = MAX_FORM_BYTES,
+): Promise<URLSearchParams> {
+  const { form, bytes, kept } = await readFormBodyOnce(req, limit)
+  return bytes <= Math.min(limit, kept) ? form : new URLSearchParams()
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
-import { readFormBody } from './form-body.js'
+import { FormTooLargeError } from '../errors.js'
+import { MAX_FORM_BYTES, readFormBodyOnce } from './form-body.js'
 
 /** A urlencoded form as an object: one string per field, or every string of a repeated field. */
 export type FormObject = Record<string, string | string[]>
@@ -40,12 +41,13 @@ function isEmptyObject(value: unknown): boolean {
 
 /**
  * Reads the `application/x-www-form-urlencoded` body of a Node request that no body parser has
- * read, with {@link readFormBody}, for a middleware to expose it as the parsed body.
+ * read, with {@link readFormBodyOnce}, for a middleware to expose it as the parsed body.
  *
  * @param req the request
  * @param parsed the body a body parser left on the request (`req.body`, `ctx.request.body`)
  * @returns the form as an object, or undefined when there is nothing to read: the body was
  * already consumed, a parser left a non-empty body, or it is not a urlencoded form
+ * @throws {@link FormTooLargeError} when the body is over 1 MiB (it is then consumed)
  */
 export async function readUnparsedForm(
   req: IncomingMessage,
@@ -55,7 +57,9 @@ export async function readUnparsedForm(
   if (mediaTypeOf(req.headers['content-type']) !== 'application/x-www-form-urlencoded') {
     return undefined
   }
-  const form = await readFormBody(req)
+  const { form, bytes, kept } = await readFormBodyOnce(req, MAX_FORM_BYTES)
+  // The body is consumed: an empty form would reach the handler as if the user sent nothing.
+  if (bytes > kept) throw new FormTooLargeError(kept)
   return Object.fromEntries(
     [...new Set(form.keys())].map((key) => {
       const values = form.getAll(key)
