@@ -152,8 +152,10 @@ describe('jsonSerializer.equals', () => {
 })
 
 describe('plainJsonSerializer', () => {
-  it('refuses Date, which strict JSON cannot hold', () => {
-    assert.equal(refusal(new Date(0), plainJsonSerializer).path, 'cart')
+  it('refuses Date, which strict JSON cannot hold, and says what it does store', () => {
+    const error = refusal(new Date(0), plainJsonSerializer)
+    assert.equal(error.path, 'cart')
+    assert.match(error.message, /instance of Date \(only plain objects and arrays are stored\)/)
   })
 
   it('does not treat $-keys specially', () => {

@@ -47,7 +47,7 @@ export interface Serializer {
 const DATE_TAG = '$date'
 const ESCAPE_TAG = '$obj'
 
-function describe(value: unknown): string {
+function describe(value: unknown, withDates: boolean): string {
   if (value === undefined) return 'undefined (use session.delete() to remove a key)'
   if (typeof value === 'function') return 'a function'
   if (typeof value === 'symbol') return 'a symbol'
@@ -55,7 +55,7 @@ function describe(value: unknown): string {
   if (typeof value === 'number') return `the number ${String(value)} (JSON cannot hold it)`
   const constructorName = (value as { constructor?: { name?: unknown } }).constructor?.name
   return typeof constructorName === 'string' && constructorName !== ''
-    ? `an instance of ${constructorName} (only plain objects, arrays and Date are stored)`
+    ? `an instance of ${constructorName} (only ${withDates ? 'plain objects, arrays and Date' : 'plain objects and arrays'} are stored)`
     : 'an object with a custom prototype'
 }
 
@@ -116,7 +116,7 @@ function createJsonSerializer(withDates: boolean): Serializer {
       case 'boolean':
         return value
       case 'number':
-        return Number.isFinite(value) ? value : refuse(key, path, describe(value))
+        return Number.isFinite(value) ? value : refuse(key, path, describe(value, withDates))
       case 'object': {
         if (value === null) return null
         if (value instanceof Date && withDates) {
@@ -128,7 +128,7 @@ function createJsonSerializer(withDates: boolean): Serializer {
           return refuse(key, path, 'a reference back to itself (a cycle)')
         if (Array.isArray(value)) {
           if (Object.getPrototypeOf(value) !== Array.prototype) {
-            return refuse(key, path, describe(value))
+            return refuse(key, path, describe(value, withDates))
           }
           ancestors.push(value)
           const out: JsonValue[] = new Array<JsonValue>(value.length)
@@ -142,7 +142,7 @@ function createJsonSerializer(withDates: boolean): Serializer {
           ancestors.pop()
           return out
         }
-        if (!isPlainObject(value)) return refuse(key, path, describe(value))
+        if (!isPlainObject(value)) return refuse(key, path, describe(value, withDates))
         ancestors.push(value)
         const out: Record<string, JsonValue> = {}
         let count = 0
@@ -166,7 +166,7 @@ function createJsonSerializer(withDates: boolean): Serializer {
       case 'bigint':
       case 'symbol':
       case 'function':
-        return refuse(key, path, describe(value))
+        return refuse(key, path, describe(value, withDates))
     }
   }
 
@@ -263,12 +263,13 @@ function createJsonSerializer(withDates: boolean): Serializer {
       // Primitives need no walk (and no allocation).
       if (typeof value === 'string' || typeof value === 'boolean') return value
       if (typeof value === 'number' && Number.isFinite(value)) return value
-      if (value === undefined) throw new UnserializableValueError(key, key, describe(value))
+      if (value === undefined)
+        throw new UnserializableValueError(key, key, describe(value, withDates))
       const encoded = encodeAt(value, [], key, undefined)
       if (encoded !== REFUSED) return encoded
       // Walk again with paths: this throws the error that names where the value went wrong.
       encodeAt(value, [], key, key)
-      throw new UnserializableValueError(key, key, describe(value))
+      throw new UnserializableValueError(key, key, describe(value, withDates))
     },
     decode: (json) => decodeAt(json),
     equals: (value, json) => matches(value, json),
