@@ -19,6 +19,8 @@ import { createPostgresStore } from 'cloakroom/postgres'
 import { createPyramidCookieFactory } from 'cloakroom/pyramid'
 import { createRedisStore } from 'cloakroom/redis'
 import { createSqliteStore } from 'cloakroom/sqlite'
+import Database from 'better-sqlite3'
+import { generateSecret } from '../src/lib/cli/keygen.js'
 import { POSTGRES, REDIS_URL, serviceSkip, uniqueName } from './helpers/services.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -77,6 +79,29 @@ describe('cloakroom (CLI)', () => {
     assert.match(tooShort.stderr, /--bytes/)
     // What keygen prints is accepted as a secret.
     assert.doesNotThrow(() => createSignedCookieFactory({ secrets: first.stdout.trim() }))
+    const [asJson, shortHelp] = await Promise.all([
+      cli(['keygen', '--json']),
+      cli(['keygen', '-h']),
+    ])
+    assert.match((JSON.parse(asJson.stdout) as { secret: string }).secret, /^[A-Za-z0-9_-]{43}$/)
+    assert.equal(shortHelp.code, 0)
+    assert.match(shortHelp.stdout, /Usage: cloakroom keygen/)
+  })
+
+  it('never makes a secret that a command line would take for an option', () => {
+    // One base64url draw in 64 starts with "-": 2000 draws would all but surely show one.
+    for (let i = 0; i < 2000; i++) assert.ok(!generateSecret().startsWith('-'))
+  })
+
+  it('says how to pass a value that starts with "-"', async () => {
+    const [option, positional] = await Promise.all([
+      cli(['inspect', 'value', '--secret', '-abc']),
+      cli(['inspect', '-Xvalue']),
+    ])
+    oneLine(option)
+    assert.match(option.stderr, /write --secret=VALUE/)
+    oneLine(positional)
+    assert.match(positional.stderr, /put it after --/)
   })
 
   it('prints usage: on stdout for --help, on stderr with exit code 2 without a command', async () => {
@@ -280,6 +305,20 @@ describe('cloakroom prune / stats (CLI)', () => {
     assert.match(missingTable.stderr, /no table "cloakroom_sessions" \(set --table\)/)
   })
 
+  it('SQLite: stats reads a table without adding its indexes, and takes its name in any case', async () => {
+    const path = tempPath('bare.db')
+    const db = new Database(path)
+    db.exec(`CREATE TABLE my_sessions (id_hash TEXT PRIMARY KEY, data TEXT, system TEXT,
+      created INTEGER, last_active INTEGER, expires INTEGER, owner TEXT)`)
+    const objects = () => db.prepare('SELECT name FROM sqlite_master ORDER BY name').all()
+    const before = objects()
+    const stats = await cli(['stats', '--store', `sqlite:${path}`, '--table', 'MY_SESSIONS'])
+    assert.equal(stats.code, 0, stats.stderr)
+    assert.match(stats.stdout, /live: +0 sessions/)
+    assert.deepEqual(objects(), before, 'nothing created')
+    db.close()
+  })
+
   it('file store: stats counts, prune deletes only expired files', async () => {
     const dir = tempPath('files')
     const seeded = await seed(createFileStore({ dir }), 2, 3)
@@ -416,6 +455,8 @@ describe('cloakroom prune / stats (CLI)', () => {
       cli(['stats', '--store', 'file:x', '--frob']),
       cli(['prune', 'extra', '--store', 'file:x']),
       cli(['stats', '--store', 'postgres://h/db', '--table', 'x'.repeat(70)]),
+      cli(['stats', '--store', 'postgres://u:pa55word%zz@h/db']),
+      cli(['stats', '--store', 'redis://127.0.0.1:6379/abc']),
     ])
     for (const run of runs) {
       oneLine(run)
@@ -431,6 +472,8 @@ describe('cloakroom prune / stats (CLI)', () => {
     assert.match(runs[7].stderr, /Unknown option '--frob'/)
     assert.match(runs[8].stderr, /takes no arguments/)
     assert.match(runs[9].stderr, /--table: PostgreSQL identifiers hold at most 63 bytes/)
+    assert.match(runs[10].stderr, /--store is not a valid postgres:\/\/ URL/)
+    assert.match(runs[11].stderr, /takes a database number as its path/)
   })
 
   it('fails with exit code 1 and one line when the store is missing or unreachable, creating nothing', async () => {

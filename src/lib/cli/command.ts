@@ -102,7 +102,23 @@ export function parseCommandArgs(
     })
     return { ok: true, values, positionals }
   } catch (error) {
-    // The first sentence only: parseArgs goes on about positionals starting with "-".
-    return { ok: false, message: `${(error as Error).message.split(/\.(?:\s|$)/)[0]!}.` }
+    // One line: parseArgs's first sentence, and its advice for values that start with "-" (a
+    // base64url secret or cookie can) said shortly.
+    const message = (error as Error).message
+    const first = `${message.split(/\.(?:\s|$)/)[0]!}.`
+    const option = /use '(--[A-Za-z0-9-]+)=-XYZ'/.exec(message)?.[1]
+    if (option !== undefined) {
+      return {
+        ok: false,
+        message: `${first} For a value that starts with "-", write ${option}=VALUE.`,
+      }
+    }
+    if (message.includes("after '--'")) {
+      return {
+        ok: false,
+        message: `${first} For an argument that starts with "-", put it after --.`,
+      }
+    }
+    return { ok: false, message: first }
   }
 }

@@ -233,7 +233,7 @@ Options:
   --salt SALT         Pyramid cookies: the app's salt (default: pyramid.session.)
   --hashalg ALG       Pyramid cookies: the app's hashalg (default: sha512)
   --json              print one JSON object
-  --help              show this text
+  -h, --help          show this text
 `,
   run(args, io) {
     const parsed = parseCommandArgs(args, {
@@ -242,7 +242,7 @@ Options:
       salt: { type: 'string' },
       hashalg: { type: 'string' },
       json: { type: 'boolean' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     })
     if (!parsed.ok) return usageError(io, 'inspect', parsed.message)
     const { values, positionals } = parsed

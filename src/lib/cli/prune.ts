@@ -30,7 +30,7 @@ ${STORE_USAGE}
   --batch-size N      rows deleted per statement (default 1000); for file:, files examined
                       between two progress updates (default 100)
   --json              print {"store": URL, "deleted": N} (the URL without its password)
-  --help              show this text
+  -h, --help          show this text
 
 Exit status: 0 when done, 1 when the store failed, 2 on bad input (one line on standard error).
 
@@ -45,7 +45,7 @@ Examples:
       schema: { type: 'string' },
       'batch-size': { type: 'string' },
       json: { type: 'boolean' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     })
     if (!parsed.ok) return usageError(io, 'prune', parsed.message)
     const { values, positionals } = parsed

@@ -70,7 +70,7 @@ ${STORE_USAGE}
   --prefix P          the key prefix of the store (redis; default cloakroom:); keys are found
                       with SCAN, so a Redis Cluster is not supported
   --json              print {"store", "live", "expired", "oldestCreated", "largestBytes"}
-  --help              show this text
+  -h, --help          show this text
 
 Exit status: 0 when done, 1 when the store failed, 2 on bad input (one line on standard error).
 
@@ -85,7 +85,7 @@ Examples:
       schema: { type: 'string' },
       prefix: { type: 'string' },
       json: { type: 'boolean' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     })
     if (!parsed.ok) return usageError(io, 'stats', parsed.message)
     const { values, positionals } = parsed

@@ -59,7 +59,12 @@ function redact(text: string): { label: string; password: string } | undefined {
   } catch {
     return undefined
   }
-  const password = decodeURIComponent(url.password)
+  let password: string
+  try {
+    password = decodeURIComponent(url.password)
+  } catch {
+    return undefined // a bad %-escape: not a URL a driver could use either
+  }
   if (url.password !== '') url.password = '***'
   if (url.searchParams.has('password')) url.searchParams.set('password', '***')
   return { label: url.toString(), password }
@@ -89,6 +94,10 @@ export function parseStoreTarget(text: string): StoreTarget | TargetFailure {
     case 'rediss': {
       const redacted = redact(text)
       if (redacted === undefined) return usage(`--store is not a valid ${scheme}:// URL.`)
+      // Redis takes a database number as its path (redis://host:6379/2), nothing else.
+      if (scheme.startsWith('redis') && !/^\/?[0-9]*$/.test(new URL(text).pathname)) {
+        return usage(`--store ${scheme}:// takes a database number as its path, as in /0.`)
+      }
       return {
         kind: scheme.startsWith('redis') ? 'redis' : 'postgres',
         url: text,
@@ -198,9 +207,10 @@ async function openSqlite(
     return runtime(`cannot open ${target.path}: ${describeStoreError(error)}`)
   }
   try {
-    const store = createSqliteStore({ database: db, tableName })
+    const store = createSqliteStore({ database: db, tableName, createTable: false })
+    // SQLite table names are case-insensitive.
     const found = db
-      .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`)
+      .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`)
       .get(tableName)
     if (found === undefined) {
       db.close()

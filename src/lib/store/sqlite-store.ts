@@ -26,6 +26,12 @@ export interface SqliteStoreOptions {
    */
   readonly tableName?: string
   /**
+   * Create the table and its indexes on first use (`IF NOT EXISTS`). Turn it off when migrations
+   * create them, or to open a database strictly for reading, as `npx cloakroom stats` does.
+   * @defaultValue true
+   */
+  readonly createTable?: boolean
+  /**
    * How long a write waits for another process's lock before failing with
    * {@link StoreUnavailableError}, in milliseconds. `better-sqlite3` waits synchronously: the
    * wait blocks this process's event loop, and the factory's `storeTimeout` cannot cut it short,
@@ -147,6 +153,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       'expected a letter or "_", then letters, digits or "_" (at most 63).',
     )
   }
+  const createTable = options.createTable ?? true
+  if (typeof createTable !== 'boolean') {
+    throw new ConfigError('createTable', 'expected true or false.')
+  }
   const busyTimeoutMs = options.busyTimeoutMs ?? 2000
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new ConfigError('busyTimeoutMs', 'expected a whole number of milliseconds >= 0.')
@@ -194,8 +204,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     if (!ownsDatabase && db.pragma('busy_timeout', { simple: true }) === 0) {
       db.pragma(`busy_timeout = ${busyTimeoutMs}`)
     }
-    db.exec(
-      `CREATE TABLE IF NOT EXISTS ${table} (
+    if (createTable) {
+      db.exec(
+        `CREATE TABLE IF NOT EXISTS ${table} (
         id_hash TEXT PRIMARY KEY NOT NULL,
         data TEXT NOT NULL,
         system TEXT NOT NULL,
@@ -206,7 +217,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       );
       CREATE INDEX IF NOT EXISTS "${tableName}_owner" ON ${table} (owner) WHERE owner IS NOT NULL;
       CREATE INDEX IF NOT EXISTS "${tableName}_expires" ON ${table} (expires);`,
-    )
+      )
+    }
     const columns = 'data, system, created, last_active, expires, owner'
     return {
       get: db.prepare(`SELECT ${columns} FROM ${table} WHERE id_hash = ?`),
