@@ -12,7 +12,14 @@ import { csrf, session as sessionMiddleware } from 'cloakroom/hono'
 import { Hono, type Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { DemoBackend } from './backend.js'
-import { addToCart, findProduct, readCart, removeFromCart, type DemoData } from './cart.js'
+import {
+  addToCart,
+  findProduct,
+  MAX_QUANTITY,
+  readCart,
+  removeFromCart,
+  type DemoData,
+} from './cart.js'
 import {
   cartPage,
   devicesPage,
@@ -199,8 +206,10 @@ export function createDemoApp(options: DemoAppOptions): Hono {
       return see(c, '/cart')
     }
     await options.beforeCartChange?.()
-    if (c.req.param('action') === 'add') addToCart(session, product, now())
-    else removeFromCart(session, product)
+    if (c.req.param('action') === 'remove') removeFromCart(session, product)
+    else if (!addToCart(session, product, now())) {
+      flash(session, 'error', `A cart holds at most ${MAX_QUANTITY} of each product.`)
+    }
     return see(c, '/cart')
   })
 
@@ -257,7 +266,11 @@ export function createDemoApp(options: DemoAppOptions): Hono {
         403,
       )
     }
-    if (error instanceof HTTPException) return error.getResponse()
+    // The session middleware wraps a store outage or a session it cannot save in a 5xx.
+    if (error instanceof HTTPException) {
+      if (error.status >= 500) console.error(error.cause ?? error)
+      return error.getResponse()
+    }
     console.error(error)
     return c.text('Internal Server Error', 500)
   })

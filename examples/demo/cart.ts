@@ -29,7 +29,10 @@ export interface Product {
 export interface CartLine {
   /** How many. Changed in place: `line.quantity += 1`, without `changed()`. */
   quantity: number
-  /** When each unit was added, in milliseconds since the epoch (a nested array, also changed in place). */
+  /**
+   * When the last units were added (at most {@link RECENT_ADDITIONS}), in milliseconds since the
+   * epoch: a nested array, also changed in place.
+   */
   added: number[]
 }
 
@@ -81,22 +84,33 @@ export function readCart(session: Session<DemoData>): CartEntry[] {
   return entries
 }
 
+/** The most units of one product a cart holds. */
+export const MAX_QUANTITY = 99
+/** How many addition times a cart line keeps. */
+export const RECENT_ADDITIONS = 5
+
 /**
  * Adds one unit of a product: a new line is `set`; an existing one is changed in place, and the
- * session sees the change without `changed()`.
+ * session sees the change without `changed()`. Quantities stop at {@link MAX_QUANTITY} and each
+ * line keeps its last {@link RECENT_ADDITIONS} times, so the session stays small enough for a
+ * cookie (about 4 KB) whatever the user clicks.
  *
  * @param session the request's session
  * @param product the product
  * @param now the time of the addition
+ * @returns false when the line is already at {@link MAX_QUANTITY}
  */
-export function addToCart(session: Session<DemoData>, product: Product, now: number): void {
+export function addToCart(session: Session<DemoData>, product: Product, now: number): boolean {
   const line = session.get(`cart:${product.id}`)
   if (line === undefined) {
     session.set(`cart:${product.id}`, { quantity: 1, added: [now] })
-    return
+    return true
   }
+  if (line.quantity >= MAX_QUANTITY) return false
   line.quantity += 1
   line.added.push(now)
+  if (line.added.length > RECENT_ADDITIONS) line.added.shift()
+  return true
 }
 
 /**

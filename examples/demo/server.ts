@@ -4,6 +4,7 @@
  * Built on Hono (through `@hono/node-server` and `cloakroom/hono`): Web-standard, so the same app
  * runs on any runtime, with a typed `c.get('session')`. See app.ts.
  */
+import { ConfigError } from 'cloakroom'
 import { readDemoConfig, DemoConfigError } from './config.js'
 import { startDemo } from './start.js'
 
@@ -17,8 +18,16 @@ try {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
 } catch (error) {
-  if (error instanceof DemoConfigError) {
+  // Bad settings (the demo's or the library's options) and a busy port: one line, no stack.
+  if (error instanceof DemoConfigError || error instanceof ConfigError) {
     console.error(`Cannot start the demo: ${error.message}`)
+    process.exit(1)
+  }
+  if ((error as { code?: unknown }).code === 'EADDRINUSE') {
+    const port = (error as { port?: unknown }).port
+    console.error(
+      `Cannot start the demo: port ${String(port)} is in use. Stop what uses it, or set PORT.`,
+    )
     process.exit(1)
   }
   throw error

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import type { DemoConfig } from '../../examples/demo/config.js'
 import { html } from '../../examples/demo/html.js'
 import { startDemo, type RunningDemo } from '../../examples/demo/start.js'
-import { createBarrier, DemoClient, textOf } from './client.js'
+import { createBarrier, csrfTokenIn, DemoClient, textOf } from './client.js'
 
 const SECRET = 'demo-test-secret-'.padEnd(43, 'x')
 
@@ -227,6 +227,19 @@ describe('the demo app (signed cookie sessions, over HTTP)', () => {
     assert.match(inspector, /signed cookie \(createSignedCookieFactory\)/)
     const bytes = Buffer.byteLength(`session=${client.cookie('session')!}`)
     assert.match(inspector, new RegExp(`Cookie size ${bytes} bytes`))
+  })
+
+  it('keeps a cart of any length of clicking within one cookie: 99 of a product at most', async () => {
+    const client = new DemoClient(demo.url)
+    const token = csrfTokenIn((await client.get('/cart')).body)
+    for (let i = 0; i < 101; i++) {
+      const added = await client.post('/cart/add', { product: 'hat', csrf_token: token })
+      assert.equal(added.status, 303, `add ${i + 1}`)
+    }
+    const cart = await client.get('/cart')
+    assert.match(cart.body, /<tr data-product="hat">[\s\S]*?<td class="quantity">99<\/td>/)
+    assert.match(textOf(cart.body), /A cart holds at most 99 of each product/)
+    assert.ok(Buffer.byteLength(client.cookie('session')!) < 1024)
   })
 })
 
