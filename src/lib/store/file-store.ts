@@ -137,9 +137,10 @@ function prepareDirectory(dir: string): string {
  * Each file is named by the record key (SHA-256 of the session id) and written atomically: a
  * temporary file is written, `fsync`ed and renamed over the old one, so a crash never leaves a
  * half-written session. A deletion (`delete`, `deleteByOwner`) also syncs the directory, so a
- * logout survives a power loss; a write does not, so the last write before one may be lost. Files are created with mode 0600 and opened with `O_NOFOLLOW`, so a
- * symlink planted in the directory is never followed. A corrupt or truncated file reads as "no
- * session" and is reported to `onCorruptRecord`.
+ * logout survives a power loss; a write does not, so the last write before one may be lost.
+ * Files are created with mode 0600 and opened with `O_NOFOLLOW`, so a symlink planted in the
+ * directory is never followed. A corrupt or truncated file reads as "no session" and is reported
+ * to `onCorruptRecord`.
  *
  * Patches are merged under a lock per file, so concurrent requests of one process that change
  * different keys all keep their changes. That lock lives in this process: several processes
