@@ -126,6 +126,38 @@ describe('fromExpressSessionStore', () => {
     assert.equal(await store.get(id), undefined, 'the late write did not bring the session back')
   })
 
+  it('keeps the order of operations when one gave up while waiting for its turn', async () => {
+    const inner = new session.MemoryStore()
+    const set = inner.set.bind(inner)
+    let slowSets = 0
+    inner.set = (sid, data, callback) => {
+      if (slowSets === 0) return set(sid, data, callback)
+      slowSets--
+      setTimeout(() => set(sid, data, callback), 250)
+    }
+    const store = fromExpressSessionStore(inner, { timeoutMs: 200 })
+    const id = newIdHash()
+    const time = Date.now()
+    await store.set(id, record({ data: { user: 'ann' } }))
+    slowSets = 1
+    // A patch whose write lands at about 250 ms, after the patch failed at 200 ms...
+    const patching = store.patch(id, {
+      data: { set: new Map([['late', 1]]), deleted: new Set() },
+      system: { set: new Map(), deleted: new Set() },
+      lastActive: time,
+      expires: time + 60_000,
+    })
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    // ...a read behind it that gives up waiting at about 210 ms...
+    const reading = store.get(id)
+    await assert.rejects(patching, StoreUnavailableError)
+    await assert.rejects(reading, StoreUnavailableError)
+    // ...and a logout behind both: it waits for the late write, then removes the session.
+    await store.delete(id)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.equal(await store.get(id), undefined, 'the late write did not bring the session back')
+  })
+
   it('refuses to list or end sessions by owner when the wrapped store has no all()', async () => {
     const memory = new session.MemoryStore()
     const store = fromExpressSessionStore({

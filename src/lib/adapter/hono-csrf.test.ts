@@ -128,4 +128,24 @@ describe('csrf (cloakroom/hono)', () => {
     assert.equal(response.status, 403)
     assert.ok(pulled < 2 * 1024 * 1024, `pulled ${pulled} bytes`)
   })
+
+  it("reads the token from Hono's parsed form when a middleware before it read the body", async () => {
+    const hono = new Hono()
+    hono.use(session(createSignedCookieFactory({ secrets: 'k'.repeat(43) })))
+    hono.get('/token', (c) => c.text(c.get('session').getCsrfToken()))
+    hono.use('/save', async (c, next) => {
+      await c.req.parseBody()
+      await next()
+    })
+    hono.use(csrf())
+    hono.post('/save', async (c) => c.text(`saved ${(await c.req.parseBody()).name as string}`))
+    const { cookie, token } = await tokenOf(hono)
+    const response = await hono.request('/save', {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf_token: token, name: 'x' }).toString(),
+    })
+    assert.equal(response.status, 200)
+    assert.equal(await response.text(), 'saved x')
+  })
 })

@@ -15,7 +15,9 @@ import { readWebForm } from '../http/web-form.js'
  * A refused request throws an `HTTPException` with status 403 whose `cause` is the
  * {@link CsrfError} (`code` `ERR_CSRF_REJECTED`, `reason`), so Hono answers 403 and `app.onError`
  * can answer otherwise. The form is read from a clone of the request, at most 1 MiB of it (a
- * larger form counts as carrying no token), so the handler reads the body in any way it likes.
+ * larger form counts as carrying no token), so the handler reads the body in any way it likes;
+ * when a middleware before it already read the body through Hono, Hono's parsed copy
+ * (`c.req.parseBody()`) is used instead.
  * The query string is never read. The origin is the one
  * of `c.req.url`: behind a TLS-terminating proxy that URL says `http:` unless the server is told
  * otherwise, and origins are then not checked (`Sec-Fetch-Site` and the token still are).
@@ -41,6 +43,16 @@ export function csrf(options: CsrfOptions = {}): MiddlewareHandler {
           origin: new URL(c.req.url).origin,
           header: (name) => c.req.header(name),
           formField: async (field) => {
+            // A middleware before this one may have read the body through Hono, which keeps
+            // the parsed form: use that copy, since the raw body can no longer be read.
+            if (c.req.raw.bodyUsed) {
+              try {
+                const value = (await c.req.parseBody())[field]
+                return typeof value === 'string' ? value : undefined
+              } catch {
+                return undefined
+              }
+            }
             const value = (await readWebForm(c.req.raw))?.get(field)
             return typeof value === 'string' ? value : undefined
           },

@@ -130,10 +130,15 @@ describe('interceptResponse', () => {
     const answer = await serveOnce((res) => {
       interceptResponse(res, syncCommit(['a=1']))
       res.setHeader('link', '</old>')
-      res.writeHead(200, ['Link', '</a>', 'Link', '</b>', 'Vary', 'Accept', 'Vary', 'Origin'])
+      res.writeHead(200, [
+        ...['Link', '</a>', 'Link', '</b>', 'Vary', 'Accept', 'Vary', 'Origin'],
+        ...['Content-Length', '0', 'X-Empty', ''],
+      ])
       res.end()
     })
     assert.deepEqual(rawValues(answer.raw, 'link'), ['</a>', '</b>'])
+    assert.deepEqual(rawValues(answer.raw, 'content-length'), ['0'])
+    assert.deepEqual(rawValues(answer.raw, 'x-empty'), [''])
     assert.deepEqual(rawValues(answer.raw, 'vary'), ['Accept, Origin, Cookie'])
   })
 
@@ -168,6 +173,22 @@ describe('interceptResponse', () => {
     assert.equal(answer.status, 500)
     assert.equal(answer.body, 'Internal Server Error')
     assert.equal((reported[0] as Error).message, 'too large')
+  })
+
+  it('still answers 500 when the error reporter itself throws', async () => {
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, {
+        commit: () => {
+          throw new Error('too large')
+        },
+        onCommitError: () => {
+          throw new Error('the logging hook failed too')
+        },
+      })
+      res.end('never sent')
+    })
+    assert.equal(answer.status, 500)
+    assert.equal(answer.body, 'Internal Server Error')
   })
 
   it('says the headers are sent while a store commit is pending, and drops calls after end', async () => {

@@ -133,10 +133,14 @@ function takeWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
     }
   } else {
     if (last.length % 2 !== 0) return args
-    const flat = last as string[]
-    for (let index = 0; index < flat.length; index += 2) res.removeHeader(flat[index]!)
+    const flat = last as unknown[]
+    for (let index = 0; index < flat.length; index += 2) res.removeHeader(String(flat[index]))
     for (let index = 0; index < flat.length; index += 2) {
-      if (flat[index] && flat[index + 1]) res.appendHeader(flat[index]!, flat[index + 1]!)
+      // 0 and '' are values too (Content-Length: 0).
+      const value = flat[index + 1]
+      if (flat[index] && value !== undefined && value !== null) {
+        res.appendHeader(String(flat[index]), value as string | readonly string[])
+      }
     }
   }
   return args.slice(0, -1)
@@ -349,9 +353,17 @@ class Interception implements ResponseInterceptor {
     this.#answerError(error)
   }
 
-  /** Reports `error` and answers 500 or 503 through the response's own methods. */
+  /**
+   * Reports `error` and answers 500 or 503 through the response's own methods. A reporter that
+   * throws still gets its 500 sent: the response must not hang, and nothing may throw from here.
+   */
   #answerError(error: unknown): void {
-    const status = this.#options.onCommitError(error)
+    let status: 500 | 503 = 500
+    try {
+      status = this.#options.onCommitError(error)
+    } catch {
+      // The application's own error hook failed; the answer below does not depend on it.
+    }
     writeErrorResponse(this.#res, status, this.#writeHead, this.#end)
   }
 

@@ -19,6 +19,8 @@ export async function readWebForm(
 ): Promise<FormData | undefined> {
   const contentType = request.headers.get('content-type') ?? ''
   if (!FORM_TYPES.has(mediaTypeOf(contentType)) || request.body === null) return undefined
+  // A body something already read cannot be cloned: no form here (Hono has its own copy).
+  if (request.bodyUsed) return undefined
   if (Number(request.headers.get('content-length')) > limit) return undefined
   const reader = request.clone().body!.getReader()
   const chunks: Uint8Array[] = []

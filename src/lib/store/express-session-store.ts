@@ -221,8 +221,9 @@ export function fromExpressSessionStore(
       calls = new OperationCalls(deadline)
       return body(calls)
     })
-    const tail = result
-      .then(noop, noop)
+    // After the operation before (even when this one gave up waiting for it) and every store call
+    // this one made.
+    const tail = Promise.allSettled([previous, result])
       .then(() => Promise.allSettled(calls?.started ?? []))
       .then(noop)
     queues.set(idHash, tail)

@@ -16,7 +16,6 @@ export type StoreCaller = <T>(
 interface PendingCall extends CallDeadline {
   /** When it times out, on the caller's clock (monotonic milliseconds). */
   readonly deadline: number
-  expired: boolean
   /** Fails the call with the timeout error. */
   readonly expire: () => void
 }
@@ -105,13 +104,15 @@ export function createStoreCaller(
             : new StoreUnavailableError(operation, { cause: error }),
         )
       }
+      const deadline = deadlines.deadlineFromNow()
       const pending: PendingCall = {
-        deadline: deadlines.deadlineFromNow(),
-        expired: false,
-        expire: () => {
-          pending.expired = true
-          fail(new Error(`The ${what} did not answer within ${timeoutMs} ms.`))
+        deadline,
+        // By the clock, not only once the timer has fired: a late timer must not let a call
+        // that is past its deadline send one more command.
+        get expired() {
+          return clock() >= deadline
         },
+        expire: () => fail(new Error(`The ${what} did not answer within ${timeoutMs} ms.`)),
       }
       deadlines.add(pending)
       let answer: Promise<T>
