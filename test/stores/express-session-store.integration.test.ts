@@ -31,6 +31,34 @@ runStoreSuite('fromExpressSessionStore(express-session MemoryStore)', () =>
   fromExpressSessionStore(new session.MemoryStore()),
 )
 
+/**
+ * A session stored through fromExpressSessionStore (200 ms timeout) over a MemoryStore, and a
+ * patch of it whose write the MemoryStore finishes only after `lateMs`, long after the patch
+ * has failed.
+ */
+async function lateWrite(lateMs: number) {
+  const inner = new session.MemoryStore()
+  const set = inner.set.bind(inner)
+  let slowSets = 0
+  inner.set = (sid, data, callback) => {
+    if (slowSets === 0) return set(sid, data, callback)
+    slowSets--
+    setTimeout(() => set(sid, data, callback), lateMs)
+  }
+  const store = fromExpressSessionStore(inner, { timeoutMs: 200 })
+  const id = newIdHash()
+  const time = Date.now()
+  await store.set(id, record({ data: { user: 'ann' } }))
+  slowSets = 1
+  const patching = store.patch(id, {
+    data: { set: new Map([['late', 1]]), deleted: new Set() },
+    system: { set: new Map(), deleted: new Set() },
+    lastActive: time,
+    expires: time + 60_000,
+  })
+  return { store, id, patching }
+}
+
 describe('fromExpressSessionStore', () => {
   it(
     'saves an express-session object whose cookie.expires gives connect-redis its TTL',
@@ -97,29 +125,8 @@ describe('fromExpressSessionStore', () => {
   })
 
   it('never lets a write that timed out land after the logout that followed it', async () => {
-    const inner = new session.MemoryStore()
-    const set = inner.set.bind(inner)
-    let slowSets = 0
-    inner.set = (sid, data, callback) => {
-      if (slowSets === 0) return set(sid, data, callback)
-      slowSets--
-      // Finishes 100 ms after the patch has failed with its 200 ms timeout.
-      setTimeout(() => set(sid, data, callback), 300)
-    }
-    const store = fromExpressSessionStore(inner, { timeoutMs: 200 })
-    const id = newIdHash()
-    const time = Date.now()
-    await store.set(id, record({ data: { user: 'ann' } }))
-    slowSets = 1
-    await assert.rejects(
-      store.patch(id, {
-        data: { set: new Map([['late', 1]]), deleted: new Set() },
-        system: { set: new Map(), deleted: new Set() },
-        lastActive: time,
-        expires: time + 60_000,
-      }),
-      StoreUnavailableError,
-    )
+    const { store, id, patching } = await lateWrite(300)
+    await assert.rejects(patching, StoreUnavailableError)
     // The logout waits for the late write to finish in the store, then removes the session.
     await store.delete(id)
     await new Promise((resolve) => setTimeout(resolve, 300))
@@ -127,26 +134,8 @@ describe('fromExpressSessionStore', () => {
   })
 
   it('keeps the order of operations when one gave up while waiting for its turn', async () => {
-    const inner = new session.MemoryStore()
-    const set = inner.set.bind(inner)
-    let slowSets = 0
-    inner.set = (sid, data, callback) => {
-      if (slowSets === 0) return set(sid, data, callback)
-      slowSets--
-      setTimeout(() => set(sid, data, callback), 250)
-    }
-    const store = fromExpressSessionStore(inner, { timeoutMs: 200 })
-    const id = newIdHash()
-    const time = Date.now()
-    await store.set(id, record({ data: { user: 'ann' } }))
-    slowSets = 1
     // A patch whose write lands at about 250 ms, after the patch failed at 200 ms...
-    const patching = store.patch(id, {
-      data: { set: new Map([['late', 1]]), deleted: new Set() },
-      system: { set: new Map(), deleted: new Set() },
-      lastActive: time,
-      expires: time + 60_000,
-    })
+    const { store, id, patching } = await lateWrite(250)
     await new Promise((resolve) => setTimeout(resolve, 10))
     // ...a read behind it that gives up waiting at about 210 ms...
     const reading = store.get(id)
