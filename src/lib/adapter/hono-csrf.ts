@@ -17,8 +17,7 @@ import { readWebForm } from '../http/web-form.js'
  * can answer otherwise. The form is read from a clone of the request, at most 1 MiB of it (a
  * larger form counts as carrying no token), so the handler reads the body in any way it likes;
  * when a middleware before it already read the body through Hono, Hono's parsed copy
- * (`c.req.parseBody()`) is used instead.
- * The query string is never read. The origin is the one
+ * (`c.req.parseBody()`) is used instead. The query string is never read. The origin is the one
  * of `c.req.url`: behind a TLS-terminating proxy that URL says `http:` unless the server is told
  * otherwise, and origins are then not checked (`Sec-Fetch-Site` and the token still are).
  *
@@ -45,15 +44,12 @@ export function csrf(options: CsrfOptions = {}): MiddlewareHandler {
           formField: async (field) => {
             // A middleware before this one may have read the body through Hono, which keeps
             // the parsed form: use that copy, since the raw body can no longer be read.
-            if (c.req.raw.bodyUsed) {
-              try {
-                const value = (await c.req.parseBody())[field]
-                return typeof value === 'string' ? value : undefined
-              } catch {
-                return undefined
-              }
-            }
-            const value = (await readWebForm(c.req.raw))?.get(field)
+            const value: unknown = c.req.raw.bodyUsed
+              ? await c.req.parseBody().then(
+                  (body) => body[field],
+                  () => undefined,
+                )
+              : (await readWebForm(c.req.raw))?.get(field)
             return typeof value === 'string' ? value : undefined
           },
         },
