@@ -188,6 +188,11 @@ export class CsrfError extends CloakroomError {
 export class FormTooLargeError extends CloakroomError {
   /** 413, for the error handlers of Express and Koa. */
   readonly statusCode = 413
+  /**
+   * Headers for the error response, which Express's and Koa's error handlers send: the
+   * connection is closed after the 413, so the rest of the body is never read.
+   */
+  readonly headers: Readonly<Record<string, string>> = { connection: 'close' }
   /** The limit, in bytes. */
   readonly limit: number
 

@@ -106,3 +106,35 @@ export class CookieJar {
     return response
   }
 }
+
+/**
+ * Starts a POST that declares `declaredBytes` of body (none: a chunked body), sends `sentBytes`
+ * of it and then waits without ending it: resolves with the response the server gives before
+ * the body is complete. The request is destroyed afterwards.
+ */
+export function unfinishedPost(
+  url: string,
+  headers: Record<string, string>,
+  declaredBytes: number | undefined,
+  sentBytes: number,
+): Promise<{ status: number; connection: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const length = declaredBytes === undefined ? {} : { 'content-length': String(declaredBytes) }
+    const req = httpRequest(url, { method: 'POST', headers: { ...headers, ...length } })
+    const timer = setTimeout(() => {
+      req.destroy()
+      reject(new Error('no response within 5 s: the server waits for the whole body'))
+    }, 5000)
+    req.on('response', (res) => {
+      clearTimeout(timer)
+      resolve({ status: res.statusCode ?? 0, connection: res.headers.connection })
+      res.resume()
+      req.destroy()
+    })
+    req.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    req.write(Buffer.alloc(sentBytes, 'x'))
+  })
+}

@@ -8,9 +8,10 @@ import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import { describe, it } from 'node:test'
 import express, { type ErrorRequestHandler, type Express } from 'express'
-import { CsrfError } from '../errors.js'
+import { CsrfError, FormTooLargeError } from '../errors.js'
 import { createSignedCookieFactory } from '../factory/signed-cookie-factory.js'
 import { listenHarness, type AdapterSuiteHarness } from '../testing/adapter-suite.js'
+import { unfinishedPost } from '../../../test/helpers/http.js'
 import { csrf } from './express-csrf.js'
 import { session } from './express.js'
 
@@ -115,6 +116,36 @@ describe('csrf (cloakroom/express)', () => {
         assert.equal(response.status, 413, name)
       })
     }
+  })
+
+  it('fails an oversized body before it has all arrived, asking to close the connection', async () => {
+    const app = appOf(express)
+    app.use(csrf())
+    app.post('/save', (_req, res) => {
+      res.send('saved')
+    })
+    // Express's own final handler waits for the whole body before it answers; an app's handler
+    // can answer at once, with the error's headers.
+    const handler: ErrorRequestHandler = (error, _req, res, next) => {
+      if (!(error instanceof FormTooLargeError)) return void next(error)
+      res.status(error.statusCode).set(error.headers).send(error.message)
+    }
+    app.use(handler)
+    await run(app, async (harness, cookie, token) => {
+      const headers = {
+        cookie,
+        'x-csrf-token': token,
+        'content-type': 'application/x-www-form-urlencoded',
+      }
+      // A declared size, and a chunked body that only shows its size as it arrives.
+      for (const [declared, sent] of [
+        [2 * 1024 * 1024, 64],
+        [undefined, 1024 * 1024 + 64],
+      ] as const) {
+        const response = await unfinishedPost(`${harness.origin}/save`, headers, declared, sent)
+        assert.deepEqual(response, { status: 413, connection: 'close' }, String(declared))
+      }
+    })
   })
 
   it('reads the token from req.body when a parser ran before it, whatever its content type', async () => {

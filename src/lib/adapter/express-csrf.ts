@@ -42,7 +42,8 @@ function originOf(req: Request): string {
  * handlers can answer otherwise. The token field is read from `req.body` when a body parser
  * (`express.urlencoded()`, multer, ...) ran before; when none did, the middleware reads an
  * `application/x-www-form-urlencoded` body of an unsafe request itself (up to 1 MiB; a larger
- * one is answered 413 with a {@link FormTooLargeError}, never handed on as an empty form) and
+ * one is answered 413 with a {@link FormTooLargeError}, never handed on as an empty form, as soon
+ * as its size shows; the error's `headers` close the connection) and
  * sets `req.body` to its fields (a string per field, an array for a repeated one), so your
  * handlers read the form there. Multipart forms need a parser mounted before it. The query string is never
  * read. The origin is `req.protocol` and the host the request was sent to, both following the

@@ -21,7 +21,8 @@ interface ParsedRequest {
  * `try`/`catch` middleware can answer otherwise. The token field is read from
  * `ctx.request.body` when a body parser set it; when none did, the middleware reads an
  * `application/x-www-form-urlencoded` body of an unsafe request itself (up to 1 MiB; a larger
- * one is answered 413 with a {@link FormTooLargeError}, never handed on as an empty form) and
+ * one is answered 413 with a {@link FormTooLargeError}, never handed on as an empty form, as soon
+ * as its size shows; the error's `headers` close the connection) and
  * sets `ctx.request.body` to its fields (a string per field, an array for a repeated one), so your
  * middleware reads the form there (and a body parser mounted later skips the request). Multipart
  * forms need a parser mounted before it. The query string is never read. The request's own

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
-import { readFormBody } from './form-body.js'
+import { readFormBody, readFormBodyOnce } from './form-body.js'
 
 /** A urlencoded request whose body is `body`. */
 function formRequest(body: string): IncomingMessage {
@@ -29,5 +29,28 @@ describe('readFormBody', () => {
     const req = formRequest(`a=${'x'.repeat(5000)}`)
     assert.deepEqual([...(await readFormBody(req, 1000)).keys()], [])
     assert.deepEqual([...(await readFormBody(req, 10_000)).keys()], [])
+  })
+
+  it('settles at once for a body that declares more than the limit, without reading it', async () => {
+    // A body that never ends: waiting for it would hang the test.
+    const req = new Readable({ read() {} }) as unknown as IncomingMessage
+    req.headers = {
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-length': String(5 * 1024 * 1024),
+    }
+    const read = await readFormBodyOnce(req, 1000)
+    assert.deepEqual(read, { form: new URLSearchParams(), bytes: 5 * 1024 * 1024, kept: 1000 })
+    assert.equal(req.readableFlowing, null, 'the body was not read')
+  })
+
+  it('settles as soon as the chunks pass the limit, before the body ends', async () => {
+    const req = new Readable({ read() {} }) as unknown as IncomingMessage
+    req.headers = { 'content-type': 'application/x-www-form-urlencoded' }
+    const read = readFormBodyOnce(req, 1000)
+    req.push(Buffer.alloc(600, 'a'))
+    req.push(Buffer.alloc(600, 'b'))
+    const { form, bytes, kept } = await read
+    assert.deepEqual([[...form.keys()], bytes, kept], [[], 1200, 1000])
+    assert.equal(req.listenerCount('data'), 0, 'the rest is discarded, not collected')
   })
 })

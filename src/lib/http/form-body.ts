@@ -7,7 +7,10 @@ export const MAX_FORM_BYTES = 1024 * 1024
 export interface ReadFormBody {
   /** The fields, when the body was kept; empty otherwise. */
   readonly form: URLSearchParams
-  /** The body's size in bytes (0 for a body of another type). */
+  /**
+   * The body's size in bytes (0 for a body of another type). For a body over the limit, the
+   * bytes known when reading stopped: its `Content-Length`, or what had arrived by then.
+   */
   readonly bytes: number
   /** The most bytes the first read kept: a larger body's fields were dropped. */
   readonly kept: number
@@ -16,9 +19,55 @@ export interface ReadFormBody {
 const forms = new WeakMap<IncomingMessage, Promise<ReadFormBody>>()
 
 /**
+ * Reads the body into memory, up to `limit` bytes. A body that declares or sends more is
+ * dropped as soon as that is known, without waiting for the rest: the promise settles at once,
+ * the chunks read so far are released, and what the client still sends is discarded by Node.
+ */
+function readUpTo(req: IncomingMessage, limit: number): Promise<ReadFormBody> {
+  return new Promise((resolve) => {
+    const dropped = (bytes: number): void =>
+      resolve({ form: new URLSearchParams(), bytes, kept: limit })
+    const declared = Number(req.headers['content-length'])
+    if (declared > limit) return dropped(declared)
+    const chunks: Buffer[] = []
+    let size = 0
+    const stop = (): void => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+    }
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size <= limit) return void chunks.push(chunk)
+      stop()
+      chunks.length = 0
+      // No 'data' listener is left, but the stream keeps flowing: the rest is discarded.
+      req.on('error', () => {})
+      dropped(size)
+    }
+    const onEnd = (): void => {
+      stop()
+      resolve({
+        form: new URLSearchParams(Buffer.concat(chunks).toString('utf8')),
+        bytes: size,
+        kept: limit,
+      })
+    }
+    const onError = (): void => {
+      stop()
+      resolve({ form: new URLSearchParams(), bytes: 0, kept: limit })
+    }
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onError)
+  })
+}
+
+/**
  * Library-internal: reads an `application/x-www-form-urlencoded` request body once, keeping at
  * most `limit` bytes of it (the first call's limit), and shares the result between callers.
- * Other content types leave the body unread.
+ * Other content types leave the body unread. A body over the limit settles as soon as its
+ * `Content-Length` or its first chunks show it, not when the client has sent it all.
  *
  * @param req the request
  * @param limit the largest body kept, in bytes (on the first call)
@@ -31,25 +80,7 @@ export function readFormBodyOnce(req: IncomingMessage, limit: number): Promise<R
   const read =
     type !== 'application/x-www-form-urlencoded'
       ? Promise.resolve({ form: new URLSearchParams(), bytes: 0, kept: limit })
-      : new Promise<ReadFormBody>((resolve) => {
-          const chunks: Buffer[] = []
-          let size = 0
-          req.on('data', (chunk: Buffer) => {
-            size += chunk.length
-            if (size <= limit) chunks.push(chunk)
-          })
-          req.on('end', () =>
-            resolve({
-              form:
-                size > limit
-                  ? new URLSearchParams()
-                  : new URLSearchParams(Buffer.concat(chunks).toString('utf8')),
-              bytes: size,
-              kept: limit,
-            }),
-          )
-          req.on('error', () => resolve({ form: new URLSearchParams(), bytes: 0, kept: limit }))
-        })
+      : readUpTo(req, limit)
   forms.set(req, read)
   return read
 }
