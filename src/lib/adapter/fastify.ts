@@ -39,10 +39,38 @@ class ReplyHeaders implements HeaderCarrier {
     this.#reply.header(name, value)
   }
 
-  // Fastify appends repeated `set-cookie` values; the carrier appends no other header.
+  // The carrier appends no header but `set-cookie`. Fastify appends repeated values to its own
+  // list, but that list replaces one set on `reply.raw` (by Connect-style middleware): read that
+  // through getHeader and write both back.
   append(name: string, value: string): void {
-    this.#reply.header(name, value)
+    const current = this.#reply.getHeader(name)
+    if (current === undefined) {
+      this.#reply.header(name, value)
+      return
+    }
+    const values = Array.isArray(current) ? current.map(String) : [String(current)]
+    this.#reply.removeHeader(name)
+    this.#reply.header(name, [...values, value])
   }
+}
+
+/**
+ * Moves a `Response` payload's status and headers onto the reply and returns its body, as
+ * Fastify would do itself after the `onSend` hooks, where its headers would replace the
+ * session's `Vary` and `Cache-Control`. Any other payload is returned as it is.
+ */
+function unwrapResponse(reply: FastifyReply, payload: unknown): unknown {
+  // Fastify's own test: a Response from another realm or a polyfill counts too.
+  if (Object.prototype.toString.call(payload) !== '[object Response]') return payload
+  const response = payload as Response
+  if (response.bodyUsed) return payload
+  reply.code(response.status)
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') reply.header(name, value)
+  })
+  // reply.header appends each Set-Cookie to those already set.
+  for (const cookie of response.headers.getSetCookie()) reply.header('set-cookie', cookie)
+  return response.body
 }
 
 /**
@@ -90,26 +118,28 @@ const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, op
   fastify.addHook('onSend', (request, reply, payload, next) => {
     const state = (request as WithState)[STATE]
     if ((state & LOADED) === 0 || (state & COMMITTED) !== 0) {
-      next(null, payload)
-      return
+      return void next(null, payload)
     }
     ;(request as WithState)[STATE] = state | COMMITTED
     let committing: readonly string[] | Promise<readonly string[]>
     try {
       committing = factory.commit(request.session, commitOptions((state & FAILED) !== 0))
     } catch (error) {
-      next(error as Error)
-      return
+      return void next(error as Error)
     }
     if (committing instanceof Promise) {
-      committing.then((cookies) => {
+      // Returned, not passed to next() from inside then(): Fastify continues the reply in its
+      // own try/catch, so a throw while it is sent (an invalid header) is a 500, not a crash.
+      return committing.then((cookies) => {
+        const body = unwrapResponse(reply, payload)
         applySessionCookies(new ReplyHeaders(reply), cookies)
-        next(null, payload)
-      }, next)
-      return
+        return body
+      })
     }
-    if (committing.length > 0) applySessionCookies(new ReplyHeaders(reply), committing)
-    next(null, payload)
+    if (committing.length === 0) return void next(null, payload)
+    const body = unwrapResponse(reply, payload)
+    applySessionCookies(new ReplyHeaders(reply), committing)
+    return void next(null, body)
   })
 
   done()
@@ -127,7 +157,11 @@ const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, op
  * {@link SessionCommittedError}. A request whose error reached Fastify's error handler (the
  * `onError` hook ran) counts as an exception for the factory's `setOnException`. Errors while
  * loading or committing go to Fastify's error handler; an unavailable store has `statusCode`
- * 503. Responses sent with `reply.hijack()` skip `onSend` and carry no session cookie.
+ * 503. Responses sent with `reply.hijack()` skip `onSend` and carry no session cookie. A
+ * `Response` returned by a handler has its status and headers moved onto the reply before the
+ * cookie is added, so its `Cache-Control` and `Vary` are merged, not left to replace the
+ * session's. The commit runs in the plugin's `onSend` hook: an `onSend` hook registered after
+ * the plugin that fails cannot undo it, so the 500 it causes still carries the cookie.
  *
  * @example
  * ```ts

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict'
+import type { AddressInfo } from 'node:net'
+import { describe, it } from 'node:test'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { createSignedCookieFactory } from '../factory/signed-cookie-factory.js'
+import { createStoreFactory } from '../factory/store-factory.js'
+import type { SessionFactory } from '../factory/session-factory.js'
+import type { DefaultSessionData } from '../session/session.js'
+import { createMemoryStore } from '../store/memory-store.js'
+import { session } from './fastify.js'
+
+const factories: [string, () => SessionFactory<DefaultSessionData>][] = [
+  ['signed cookie', () => createSignedCookieFactory({ secrets: 'k'.repeat(43) })],
+  ['store', () => createStoreFactory({ store: createMemoryStore() })],
+]
+
+/** Runs `test` against `app` listening on an ephemeral port (over real HTTP, not inject). */
+async function over(app: FastifyInstance, test: (origin: string) => Promise<void>): Promise<void> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  try {
+    await test(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`)
+  } finally {
+    await app.close()
+  }
+}
+
+describe('session (cloakroom/fastify)', () => {
+  it('answers 500 when the reply cannot be sent after the commit, without crashing', async () => {
+    for (const [name, make] of factories) {
+      const app = Fastify()
+      await app.register(session, { factory: make() })
+      app.get('/', (request, reply) => {
+        request.session.set('seen', true)
+        // An unsanitised value: node's writeHead throws ERR_INVALID_CHAR while Fastify sends.
+        void reply.header('x-name', 'Zoë\nInjected: 1').send('ok')
+      })
+      await over(app, async (origin) => {
+        const response = await fetch(`${origin}/`)
+        assert.equal(response.status, 500, name)
+      })
+    }
+  })
+
+  it("merges a returned Response's Cache-Control and Vary with the session's", async () => {
+    for (const [name, make] of factories) {
+      const app = Fastify()
+      await app.register(session, { factory: make() })
+      app.get('/', (request) => {
+        request.session.set('seen', true)
+        const headers = new Headers({
+          'cache-control': 'public, max-age=3600',
+          vary: 'Accept-Encoding',
+          'x-upstream': 'yes',
+        })
+        headers.append('set-cookie', 'a=1')
+        headers.append('set-cookie', 'b=2')
+        return new Response('proxied', { status: 201, headers })
+      })
+      await over(app, async (origin) => {
+        const response = await fetch(`${origin}/`)
+        assert.equal(response.status, 201, name)
+        assert.equal(await response.text(), 'proxied', name)
+        assert.equal(response.headers.get('x-upstream'), 'yes', name)
+        assert.equal(response.headers.get('cache-control'), 'private, no-store', name)
+        assert.equal(response.headers.get('vary'), 'Accept-Encoding, Cookie', name)
+        const cookies = response.headers.getSetCookie().map((cookie) => cookie.split('=')[0])
+        assert.deepEqual(cookies, ['a', 'b', 'session'], name)
+      })
+    }
+  })
+
+  it('keeps a Set-Cookie that middleware set on reply.raw', async () => {
+    const app = Fastify()
+    await app.register(session, { factory: factories[0]![1]() })
+    app.get('/', (request, reply) => {
+      reply.raw.setHeader('set-cookie', ['consent=yes'])
+      request.session.set('seen', true)
+      return 'ok'
+    })
+    await over(app, async (origin) => {
+      const response = await fetch(`${origin}/`)
+      const cookies = response.headers.getSetCookie().map((cookie) => cookie.split('=')[0])
+      assert.deepEqual(cookies, ['consent', 'session'])
+    })
+  })
+})
