@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
-import { applySessionCookies, statusForError } from '../http/carrier.js'
-import { responseWithCookies, webHeaderCarrier } from '../http/web-headers.js'
+import { statusForError } from '../http/carrier.js'
+import { responseWithCookies } from '../http/web-headers.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
 
 declare module 'hono' {
@@ -18,22 +18,33 @@ declare module 'hono' {
 function unavailable(error: unknown): HTTPException {
   const status = statusForError(error)
   const message = status === 503 ? 'Service Unavailable' : 'Internal Server Error'
-  return new HTTPException(status, { message, cause: error })
+  // No cache may keep the error, as the Web adapter's error responses say too.
+  const res = new Response(message, { status, headers: { 'cache-control': 'no-store' } })
+  return new HTTPException(status, { message, cause: error, res })
 }
 
-/** Adds the cookies to `c.res`, copying it first when its headers are immutable. */
+/**
+ * Adds the cookies to a copy of `c.res`: the handler's response may be one object shared by
+ * every request (a module-level constant), which must not collect each user's cookie, and its
+ * headers may be immutable (`Response.redirect()`, `fetch()`).
+ */
 function addCookies(c: Context, cookies: readonly string[]): void {
-  try {
-    applySessionCookies(webHeaderCarrier(c.res.headers), cookies)
-  } catch {
-    // Responses from Response.redirect() or fetch() have immutable headers.
-    const response = c.res
-    const copy = responseWithCookies(response, cookies)
-    if (copy === response) return
-    // Clear first: assigning over a response would merge the old headers back in.
-    c.res = undefined
-    c.res = copy
-  }
+  const response = c.res
+  const copy = responseWithCookies(response, cookies)
+  if (copy === response) return
+  // Clear first: assigning over a response would merge the old headers back in.
+  c.res = undefined
+  c.res = copy
+}
+
+/**
+ * Drops the handler's response before an error is thrown, so that Hono's error response does
+ * not inherit its headers (its caching, length or cookies), and releases its body.
+ */
+function discardResponse(c: Context): void {
+  if (!c.finalized) return
+  c.res.body?.cancel().catch(() => {})
+  c.res = undefined
 }
 
 /**
@@ -46,7 +57,10 @@ function addCookies(c: Context, cookies: readonly string[]): void {
  * example while a streamed body is being sent) throws {@link SessionCommittedError}. A handler
  * error caught by Hono's `onError` (seen as `c.error`) counts as an exception for the factory's
  * `setOnException`. A store outage, at load or commit, is thrown as an `HTTPException` with
- * status 503 (the store's error is its `cause`); other commit errors as a 500.
+ * status 503 (the store's error is its `cause`); other commit errors as a 500. Either carries
+ * `Cache-Control: no-store`, and a commit error replaces the handler's response, whose body is
+ * cancelled. The cookie goes on a copy of the handler's response, never on the object it
+ * returned, which may be shared between requests.
  *
  * @param factory the session factory
  * @returns the middleware
@@ -81,6 +95,7 @@ export function session<Data extends object = DefaultSessionData>(
       const committing = factory.commit(loaded, commitOptions(c.error !== undefined))
       cookies = committing instanceof Promise ? await committing : committing
     } catch (error) {
+      discardResponse(c)
       throw unavailable(error)
     }
     if (cookies.length > 0) addCookies(c, cookies)

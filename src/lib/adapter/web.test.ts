@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { StoreUnavailableError } from '../errors.js'
+import type { SessionFactory } from '../factory/session-factory.js'
 import { createSignedCookieFactory } from '../factory/signed-cookie-factory.js'
 import { withSession } from './web.js'
 
@@ -11,5 +13,30 @@ describe('withSession (cloakroom/web) with a response that cannot carry the cook
     })
     const response = await handle(new Request('http://localhost/'))
     assert.equal(response.type, 'error')
+  })
+})
+
+describe('withSession (cloakroom/web) when the commit fails', () => {
+  it("answers 503 and releases the handler's response body", async () => {
+    const base = createSignedCookieFactory({ secrets: 'k'.repeat(43) })
+    const down: SessionFactory = {
+      cookieName: base.cookieName,
+      load: (header) => base.load(header),
+      commit: () => Promise.reject(new StoreUnavailableError('commit')),
+    }
+    let cancelled = false
+    const handle = withSession(
+      down,
+      (_, session) => {
+        session.set('n', 1)
+        const body = new ReadableStream({ cancel: () => void (cancelled = true) })
+        return new Response(body, { headers: { 'cache-control': 'public, max-age=600' } })
+      },
+      { onError: () => {} },
+    )
+    const response = await handle(new Request('http://localhost/'))
+    assert.equal(response.status, 503)
+    assert.equal(response.headers.get('cache-control'), 'no-store')
+    assert.equal(cancelled, true)
   })
 })

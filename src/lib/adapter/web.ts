@@ -85,6 +85,8 @@ export function withSession<Data extends object = DefaultSessionData>(
       cookies = committing instanceof Promise ? await committing : committing
     } catch (error) {
       onError(error, request)
+      // The handler's response is not sent: release its body (an upstream fetch, a file).
+      response.body?.cancel().catch(() => {})
       return errorResponse(statusForError(error))
     }
     return cookies.length === 0 ? response : responseWithCookies(response, cookies)
