@@ -392,6 +392,11 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     const identity = state?.valid === true ? state.identity : undefined
     const ownerField = view.readSystem(OWNER_FIELD)
     const owner = typeof ownerField === 'string' ? ownerField : undefined
+    // A new id for an identity that was revoked after the request's check (a logout racing
+    // this login or privilege change) would carry the ended session on: it ends here instead.
+    if (ends && identity !== undefined && (await revocation.check(identity)).revoked) {
+      return [deletion, ...staleChunks(state, 0)]
+    }
     const keep = !ends && identity !== undefined
     system[SID_FIELD] = keep ? identity.sid : revocation.mintSid()
     if (owner !== undefined) {

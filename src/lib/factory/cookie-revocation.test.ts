@@ -235,6 +235,27 @@ describe('createSignedCookieFactory({ revocation })', () => {
     assert.equal(await whoIs(phone), 'anonymous')
   })
 
+  it('does not let a regenerate racing a logout bring the session back under a new id', async () => {
+    for (const owned of [false, true]) {
+      const { factory, whoIs, request } = setup()
+      const { cookie: stolen } = await request(undefined, (s) => {
+        s.set('user', 'ann')
+        if (owned) s.setOwner('ann')
+      })
+      // This request passed the revocation check; the user logs out meanwhile.
+      const session = await factory.load(`session=${stolen}`)
+      await request(stolen, (s) => s.invalidate())
+      session.regenerate()
+      const headers = await factory.commit(session)
+      assert.deepEqual(
+        headers.map((header) => header.slice(0, header.indexOf(';'))),
+        ['session='],
+        `owned: ${owned}`,
+      )
+      assert.equal(await whoIs(stolen!), 'anonymous')
+    }
+  })
+
   it('keeps a session re-issued by revokeSessions(owner, { except }) when it also regenerates', async () => {
     const { factory, login, whoIs, request } = setup()
     const laptop = await login('ann')
