@@ -4,6 +4,7 @@ import { pooledRandomBytes } from '../codec/random-pool.js'
 import { ConfigError } from '../errors.js'
 import type { DefaultSessionData } from '../session/session.js'
 import type { SessionStore, StoredNamespacePatch, StoredSession } from '../store/session-store.js'
+import { MAX_COOKIE_LIFETIME_SECONDS } from './options.js'
 import type { SessionFactory } from './session-factory.js'
 import type { RevokeSessionsOptions } from './store-factory.js'
 
@@ -16,7 +17,7 @@ export const DEFAULT_REVOCATION_TIMEOUT_MS = 2000
  * longest lifetime browsers give a cookie (RFC 6265bis). Revocation records must outlive the
  * cookies they refuse, so with revocation on, sessions older than this end.
  */
-export const MAX_REVOCABLE_LIFETIME_MS = 400 * 24 * 60 * 60 * 1000
+export const MAX_REVOCABLE_LIFETIME_MS = MAX_COOKIE_LIFETIME_SECONDS * 1000
 /** Added to the expiry of revocation records, for clocks that differ between servers. */
 const CLOCK_MARGIN_MS = 60_000
 

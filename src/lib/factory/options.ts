@@ -111,6 +111,8 @@ export interface ResolvedCookieOptions {
 export const DEFAULT_TIMEOUT_SECONDS = 1200
 /** The default absolute timeout, in seconds (one day). */
 export const DEFAULT_ABSOLUTE_TIMEOUT_SECONDS = 86_400
+/** The longest `maxAge` browsers honour: 400 days (RFC 6265bis), in seconds. */
+export const MAX_COOKIE_LIFETIME_SECONDS = 400 * 86_400
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const SAFE_ATTRIBUTE = /^[\u0021-\u003A\u003C-\u007E]+$/ // visible ASCII without ";"
@@ -164,8 +166,14 @@ export function resolveCookieOptions(options: SessionCookieOptions): ResolvedCoo
     )
   }
   const domain = options.domain
-  if (domain !== undefined && (typeof domain !== 'string' || !/^\.?[A-Za-z0-9.-]+$/.test(domain))) {
-    throw new ConfigError('domain', 'a domain holds only letters, digits, "." and "-".')
+  if (
+    domain !== undefined &&
+    (typeof domain !== 'string' || !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(domain))
+  ) {
+    throw new ConfigError(
+      'domain',
+      'a domain is labels of letters, digits and "-" joined by single dots, such as "example.com".',
+    )
   }
   const secure = flag('secure', options.secure, true)
   const httpOnly = flag('httpOnly', options.httpOnly, true)
@@ -176,22 +184,49 @@ export function resolveCookieOptions(options: SessionCookieOptions): ResolvedCoo
       "browsers refuse SameSite=None without Secure; set secure: true or use 'lax'.",
     )
   }
-  if (cookieName.startsWith('__Host-') && (!secure || domain !== undefined || path !== '/')) {
+  // Browsers match the prefixes in any case (RFC 6265bis), so `__host-` is held to them too.
+  const prefix = cookieName.slice(0, 9).toLowerCase()
+  if (prefix.startsWith('__host-') && (!secure || domain !== undefined || path !== '/')) {
     throw new ConfigError(
       'cookieName',
       'a __Host- cookie requires secure: true, path: "/" and no domain.',
     )
   }
-  if (cookieName.startsWith('__Secure-') && !secure) {
+  if (prefix === '__secure-' && !secure) {
     throw new ConfigError('cookieName', 'a __Secure- cookie requires secure: true.')
   }
   const maxAge = seconds('maxAge', options.maxAge, false) ?? undefined
   if (maxAge !== undefined && !Number.isInteger(maxAge)) {
     throw new ConfigError('maxAge', 'expected a whole number of seconds.')
   }
+  if (maxAge === 0) {
+    throw new ConfigError(
+      'maxAge',
+      '0 would make every cookie a deletion; leave maxAge unset for a browser-session cookie.',
+    )
+  }
+  if (maxAge !== undefined && maxAge > MAX_COOKIE_LIFETIME_SECONDS) {
+    throw new ConfigError(
+      'maxAge',
+      `browsers keep a cookie at most 400 days; use at most ${MAX_COOKIE_LIFETIME_SECONDS} seconds.`,
+    )
+  }
   const timeout = seconds('timeout', options.timeout, true)
+  if (timeout === 0) {
+    throw new ConfigError(
+      'timeout',
+      '0 would end every session as soon as it is written; use null to turn the idle timeout off.',
+    )
+  }
   const timeoutSeconds = timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : timeout
   const reissue = seconds('reissueTime', options.reissueTime, true)
+  if (reissue != null && timeoutSeconds !== null && reissue >= timeoutSeconds) {
+    throw new ConfigError(
+      'reissueTime',
+      `a session read ${reissue} s after its last write has already passed its ${timeoutSeconds} s ` +
+        'timeout, so reads would never extend it; use less than timeout (the default is a tenth).',
+    )
+  }
   const reissueSeconds =
     reissue === undefined ? (timeoutSeconds === null ? null : timeoutSeconds / 10) : reissue
   const absolute = seconds('absoluteTimeout', options.absoluteTimeout, true)

@@ -69,6 +69,16 @@ describe('createSignedCookieFactory', () => {
         [{ cookieName: '__Secure-s', secure: false }, /__Secure-/],
         [{ timeout: -1 }, /timeout/],
         [{ maxAge: 1.5 }, /maxAge/],
+        [{ maxAge: 0 }, /maxAge.*browser-session/],
+        [{ maxAge: 400 * 86_400 + 1 }, /maxAge.*400 days/],
+        [{ maxAge: 1e20 }, /maxAge/],
+        [{ timeout: 0 }, /timeout.*null/],
+        [{ timeout: 100, reissueTime: 100 }, /reissueTime/],
+        [{ reissueTime: 1200 }, /reissueTime/],
+        [{ cookieName: '__host-s', secure: false }, /__Host-/],
+        [{ cookieName: '__SECURE-s', secure: false }, /__Secure-/],
+        [{ domain: '..' }, /domain/],
+        [{ domain: 'a..b' }, /domain/],
         [{ maxCookieBytes: 10 }, /maxCookieBytes/],
         [{ secure: 'yes' as unknown as boolean }, /secure/],
       ]
@@ -78,6 +88,19 @@ describe('createSignedCookieFactory', () => {
           { name: 'ConfigError', code: 'ERR_INVALID_OPTION', message },
           JSON.stringify(options),
         )
+      }
+    })
+
+    it('accepts the edges of those rules', () => {
+      for (const options of [
+        { maxAge: 1 },
+        { maxAge: 400 * 86_400 },
+        { timeout: 100, reissueTime: 99 },
+        { timeout: null, reissueTime: 5000 },
+        { reissueTime: 0 },
+        { domain: '.example.com' },
+      ]) {
+        assert.doesNotThrow(() => createSignedCookieFactory({ secrets: SECRET, ...options }))
       }
     })
 

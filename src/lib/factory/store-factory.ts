@@ -29,6 +29,7 @@ import type {
 } from '../store/session-store.js'
 import type { SessionAdopter } from '../store/session-adopter.js'
 import {
+  MAX_COOKIE_LIFETIME_SECONDS,
   resolveCookieOptions,
   type ResolvedCookieOptions,
   type SessionCookieOptions,
@@ -42,7 +43,7 @@ export const SESSION_ID_BYTES = 32
 /** The default `storeTimeout`, in milliseconds. */
 export const DEFAULT_STORE_TIMEOUT_MS = 2000
 /** How long a record lives without activity when both timeouts are off and no `maxAge` is set. */
-const FALLBACK_LIFETIME_MS = 400 * 24 * 60 * 60 * 1000
+const FALLBACK_LIFETIME_MS = MAX_COOKIE_LIFETIME_SECONDS * 1000
 
 /**
  * What to do when the store fails or does not answer within `storeTimeout`:
