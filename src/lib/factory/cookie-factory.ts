@@ -378,6 +378,30 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
   }
 
   /**
+   * Writes the session's cookie. A write that only re-issues an unchanged session (its time is
+   * due, or it came under an older key) and no longer fits, because the current key's id is
+   * longer, sends nothing instead of failing a request that changed nothing: the cookie the
+   * browser holds stays valid while its key is configured and its timeouts allow.
+   */
+  const writeOrKeep = (
+    view: SessionCommitView,
+    state: LoadedCookie | undefined,
+    build: () => readonly string[] | Promise<readonly string[]>,
+  ): readonly string[] | Promise<readonly string[]> => {
+    if (state?.reissue === true || view.hasChanges()) return build()
+    const keep = (error: unknown): readonly string[] => {
+      if (error instanceof CookieTooLargeError) return NO_HEADERS
+      throw error
+    }
+    try {
+      const built = build()
+      return built instanceof Promise ? built.catch(keep) : built
+    } catch (error) {
+      return keep(error)
+    }
+  }
+
+  /**
    * The cookie of a revocable session, with its id (a new one when `ends`) and its owner's
    * generation; a deletion when the owner's sessions were revoked since the request's check.
    */
@@ -440,7 +464,11 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     if (action === 'none') return []
     const headers =
       action === 'write' && data !== undefined && system !== undefined
-        ? await revocableCookie(revocation, view, state, data, system, ends)
+        ? await (ends
+            ? revocableCookie(revocation, view, state, data, system, ends)
+            : writeOrKeep(view, state, () =>
+                revocableCookie(revocation, view, state, data, system, ends),
+              ))
         : [deletion, ...staleChunks(state, 0)]
     // Only once the cookie is built: a commit that fails (a session too large) ends nothing.
     if (ends) await revocation.revoke(identity, state?.stale ?? [])
@@ -501,7 +529,9 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
         case 'delete':
           return [deletion, ...staleChunks(state, 0)]
         case 'write':
-          return write(view.created, view.encodeData(), view.encodeSystem(), state)
+          return writeOrKeep(view, state, () =>
+            write(view.created, view.encodeData(), view.encodeSystem(), state),
+          )
       }
     },
   }

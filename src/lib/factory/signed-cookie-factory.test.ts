@@ -417,6 +417,41 @@ describe('createSignedCookieFactory', () => {
       assert.deepEqual(current.reasons, [])
     })
 
+    it('keeps a full cookie, rather than fail, when re-issuing it under a longer key id would not fit', () => {
+      const oldKey = { id: 'a', secret: OLD_SECRET }
+      const newKey = { id: '2026-11-rotation', secret: SECRET }
+      const old = setup({ secrets: [oldKey] })
+      // The largest session that fits under the old key's one-character id.
+      let cookie = ''
+      for (let size = 2900; ; size++) {
+        try {
+          cookie = valueOf(old.request(undefined, (s) => s.set('blob', 'x'.repeat(size)))[0])
+        } catch (error) {
+          assert.ok(error instanceof CookieTooLargeError)
+          break
+        }
+      }
+      const rotated = setup({ secrets: [newKey, oldKey] })
+      let read: string | undefined
+      assert.deepEqual(
+        rotated.request(cookie, (s) => void (read = s.get('blob'))),
+        [],
+        'a read-only request sends nothing and keeps the cookie it came with',
+      )
+      assert.ok(read !== undefined && read.length > 2900, 'the old cookie is still accepted')
+      rotated.clock.now += 300_000
+      assert.deepEqual(
+        rotated.request(cookie, (s) => s.get('user')),
+        [],
+        'nor when a re-issue is due',
+      )
+      assert.throws(
+        () => rotated.request(cookie, (s) => s.set('user', 'ann')),
+        CookieTooLargeError,
+        'a request that changes the session still learns it is too large',
+      )
+    })
+
     it('refuses a cookie whose secret was removed', () => {
       const old = setup({ secrets: OLD_SECRET })
       const cookie = valueOf(old.request(undefined, (s) => s.set('user', 'ann'))[0])
