@@ -18,6 +18,19 @@ function isMutable(value: unknown): value is object {
   return typeof value === 'object' && value !== null
 }
 
+/**
+ * Freezes a value's plain objects and arrays, all the way down. Other objects (a Date, a class
+ * instance a change in place slipped in) are left alone: they are not the session's to freeze.
+ */
+function deepFreeze(value: unknown): void {
+  if (!isMutable(value) || Object.isFrozen(value)) return
+  const prototype: unknown = Object.getPrototypeOf(value)
+  if (prototype !== Object.prototype && prototype !== Array.prototype && prototype !== null) return
+  // Frozen before its members: a cycle finds it frozen and stops.
+  Object.freeze(value)
+  for (const member of Object.values(value)) deepFreeze(member)
+}
+
 /** Stands for a value not decoded yet: it is still `stored[key]`. */
 const ENCODED = Symbol('encoded')
 /** Marks a snapshot that is the stored form itself. */
@@ -64,6 +77,7 @@ export class ChangeTrackingMap {
   #written: Set<string> | undefined
   #snapshots: Map<string, string | typeof STORED> | undefined
   #cleared = false
+  #frozen = false
 
   /**
    * @param values decoded values, taken over (not copied)
@@ -116,8 +130,23 @@ export class ChangeTrackingMap {
    */
   get(key: string): unknown {
     const value = this.read(key)
-    if (isMutable(value)) this.#watch(key, value)
+    if (!isMutable(value)) return value
+    if (this.#frozen) deepFreeze(value)
+    else this.#watch(key, value)
     return value
+  }
+
+  /**
+   * Makes the values read-only, once the response has started and nothing more can be saved:
+   * every object handed out or written so far, and any handed out later, is frozen, so a change
+   * in place (in strict-mode code, which modules are) throws instead of being silently lost.
+   * Dates cannot be frozen.
+   */
+  freeze(): void {
+    if (this.#frozen) return
+    this.#frozen = true
+    for (const key of this.#snapshots?.keys() ?? []) deepFreeze(this.#values.get(key))
+    for (const key of this.#written ?? []) deepFreeze(this.#values.get(key))
   }
 
   /**

@@ -62,6 +62,9 @@ describe('jsonSerializer', () => {
     class Cart {
       items = []
     }
+    class Money extends Date {
+      currency = 'EUR'
+    }
     const cyclic: Record<string, unknown> = { a: 1 }
     cyclic.self = cyclic
     const cases: [unknown, string][] = [
@@ -81,6 +84,9 @@ describe('jsonSerializer', () => {
       // eslint-disable-next-line no-sparse-arrays
       [[1, , 3], 'cart[1]'],
       [Buffer.from('x'), 'cart'],
+      [new Money(5), 'cart'],
+      [{ when: Object.create(Date.prototype) as Date }, 'cart.when'],
+      [Object.assign(new Date(0), { zone: 'UTC' }), 'cart'],
     ]
     for (const [value, path] of cases) assert.equal(refusal(value).path, path, String(path))
     assert.match(refusal(new Cart()).message, /instance of Cart/)

@@ -1,3 +1,4 @@
+import { types } from 'node:util'
 import { UnserializableValueError } from '../errors.js'
 
 /** A value that `JSON.stringify` and `JSON.parse` round-trip exactly. */
@@ -57,6 +58,18 @@ function describe(value: unknown, withDates: boolean): string {
   return typeof constructorName === 'string' && constructorName !== ''
     ? `an instance of ${constructorName} (only ${withDates ? 'plain objects, arrays and Date' : 'plain objects and arrays'} are stored)`
     : 'an object with a custom prototype'
+}
+
+/**
+ * A Date the encoder can keep whole: a real Date (not an object that only inherits from
+ * `Date.prototype`, whose methods throw), of no subclass, with no properties of its own.
+ */
+function isPlainDate(value: Date): boolean {
+  return (
+    types.isDate(value) &&
+    Object.getPrototypeOf(value) === Date.prototype &&
+    Object.keys(value).length === 0
+  )
 }
 
 function isPlainObject(value: object): boolean {
@@ -120,6 +133,14 @@ function createJsonSerializer(withDates: boolean): Serializer {
       case 'object': {
         if (value === null) return null
         if (value instanceof Date && withDates) {
+          if (!isPlainDate(value)) {
+            return refuse(
+              key,
+              path,
+              'a Date subclass, a Date with properties of its own, or an object that only ' +
+                'inherits from Date (only plain Dates are stored)',
+            )
+          }
           const time = value.getTime()
           return Number.isNaN(time) ? refuse(key, path, 'an invalid Date') : { [DATE_TAG]: time }
         }
@@ -191,7 +212,7 @@ function createJsonSerializer(withDates: boolean): Serializer {
         }
         if (Array.isArray(json)) return false
         if (value instanceof Date) {
-          if (!withDates) return false
+          if (!withDates || !isPlainDate(value)) return false
           const names = Object.keys(json)
           return names.length === 1 && names[0] === DATE_TAG && json[DATE_TAG] === value.getTime()
         }

@@ -322,5 +322,21 @@ describe('Session', () => {
       }
       assert.equal(session.get('user'), 'ann')
     })
+
+    it('makes values read-only, so a change in place throws instead of being lost', () => {
+      const shared = { items: ['pear'] }
+      const session = loaded({ cart: { items: ['apple'] } })
+      const before = session.get('cart')!
+      session.set('other' as 'cart', shared)
+      sessionChanges(session).lock()
+      // Taken before the commit, set in the request, or first read after it: all frozen.
+      for (const cart of [before, shared, session.get('cart')!]) {
+        assert.throws(() => cart.items.push('late'), TypeError)
+      }
+      const untouched = loaded({ cart: { items: ['apple'] } })
+      sessionChanges(untouched).lock()
+      assert.throws(() => untouched.get('cart')!.items.push('late'), TypeError)
+      assert.deepEqual(session.get('cart'), { items: ['apple'] })
+    })
   })
 })

@@ -169,6 +169,7 @@ export class Session<Data extends object = DefaultSessionData> {
       created: init.created,
       isNew: init.isNew,
     }
+    if (internals.committed) internals.resolved.data.freeze()
     return internals.resolved
   }
 
@@ -201,7 +202,8 @@ export class Session<Data extends object = DefaultSessionData> {
   }
 
   /**
-   * Stores a value.
+   * Stores a value. The session keeps the object itself, not a copy: changes made to it in
+   * place before the response starts are saved, and once it starts the object is frozen.
    *
    * @param key the key to write
    * @param value a value the serializer can keep (by default JSON values and Date)
@@ -557,9 +559,13 @@ export class SessionCommitView {
   readSystem(name: string): unknown {
     return this.#resolved.system.read(name)
   }
-  /** Refuses further changes: the headers are on their way. Reads stay allowed. */
+  /**
+   * Refuses further changes: the headers are on their way. Reads stay allowed, and the values
+   * become read-only, so that a change in place fails loudly rather than being lost.
+   */
   lock(): void {
     this.#internals.committed = true
+    this.#internals.resolved?.data.freeze()
   }
 }
 
