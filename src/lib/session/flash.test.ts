@@ -33,7 +33,14 @@ describe('Session flash messages', () => {
     s.flash({ text: 'saved' })
     s.flash({ text: 'saved' }, { allowDuplicate: false })
     s.flash({ text: 'other' }, { allowDuplicate: false })
-    assert.deepEqual(s.popFlash(), [{ text: 'saved' }, { text: 'saved' }, { text: 'other' }])
+    s.flash({ text: 'both', level: 'info' })
+    s.flash({ level: 'info', text: 'both' }, { allowDuplicate: false })
+    assert.deepEqual(s.popFlash(), [
+      { text: 'saved' },
+      { text: 'saved' },
+      { text: 'other' },
+      { text: 'both', level: 'info' },
+    ])
   })
 
   it('stores any storable value, and refuses what cannot be stored', () => {

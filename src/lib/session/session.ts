@@ -1,5 +1,5 @@
 import { SessionCommittedError } from '../errors.js'
-import { ChangeTrackingMap, type NamespaceChanges } from './change-tracking.js'
+import { ChangeTrackingMap, jsonEqual, type NamespaceChanges } from './change-tracking.js'
 import { createCsrfToken } from './csrf-token.js'
 import type { JsonValue, Serializer } from './serializer.js'
 
@@ -374,9 +374,11 @@ export class Session<Data extends object = DefaultSessionData> {
     const queued = system.read(field)
     const list = Array.isArray(queued) ? (queued as FlashMessage[]) : []
     if (options.allowDuplicate === false) {
-      const encoded = JSON.stringify(this.#internals.context.serializer.encode(message, field))
+      const { serializer } = this.#internals.context
+      const encoded = serializer.encode(message, field)
+      // Equal JSON, whatever the order of object keys.
       const same = (item: FlashMessage): boolean =>
-        JSON.stringify(this.#internals.context.serializer.encode(item, field)) === encoded
+        jsonEqual(serializer.encode(item, field), encoded)
       if (list.some(same)) return
     }
     system.set(field, [...list, message])
