@@ -69,12 +69,14 @@ export class UnserializableValueError extends CloakroomError {
    * @param key the session key holding the value
    * @param path where inside the value the problem is
    * @param problem a description of the value that cannot be stored
+   * @param options the underlying `cause`, if any (an error thrown by a serializer)
    */
-  constructor(key: string, path: string, problem: string) {
+  constructor(key: string, path: string, problem: string, options?: ErrorOptions) {
     super(
       'ERR_UNSERIALIZABLE_VALUE',
       `Session key "${key}" cannot be stored: ${path} is ${problem}. ` +
         'Store plain data (JSON values and Date), or configure a serializer that supports it.',
+      options,
     )
     this.key = key
     this.path = path

@@ -2,7 +2,7 @@ import { createVerifiedCache } from '../codec/verified-cache.js'
 import type { CookieCodec, InvalidCookieReason } from '../codec/cookie-codec.js'
 import { ConfigError, CookieTooLargeError, SessionCommittedError } from '../errors.js'
 import { EXPIRED_LIFETIME, formatLifetime, readChunkedCookie } from '../http/cookies.js'
-import type { JsonValue } from '../session/serializer.js'
+import { decodeAll, type JsonValue } from '../session/serializer.js'
 import {
   isCommitted,
   OWNER_FIELD,
@@ -268,12 +268,28 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
         Object.entries(system).filter(([key]) => key !== SID_FIELD && key !== GENERATION_FIELD),
       )
     }
-    // Values stay encoded until read: a request decodes only what it uses.
-    const init: SessionInit = {
-      encodedData: parsed.d,
-      ...(system === undefined ? {} : { encodedSystem: system }),
-      created,
-      isNew: false,
+    let init: SessionInit
+    if (options.decodesLazily) {
+      // Values stay encoded until read: a request decodes only what it uses.
+      init = {
+        encodedData: parsed.d,
+        ...(system === undefined ? {} : { encodedSystem: system }),
+        created,
+        isNew: false,
+      }
+    } else {
+      // A custom serializer may fail (a cookie written by an older version of it): decode all
+      // now, so that failure gives a fresh session, not an error in the middle of the handler.
+      try {
+        init = {
+          data: decodeAll(serializer, parsed.d),
+          ...(system === undefined ? {} : { system: decodeAll(serializer, system) }),
+          created,
+          isNew: false,
+        }
+      } catch {
+        return refuse('malformed')
+      }
     }
     state.valid = true
     state.lastActive = lastActive

@@ -1,7 +1,12 @@
 import type { InvalidCookieReason } from '../codec/cookie-codec.js'
 import { ConfigError } from '../errors.js'
 import { formatCookieAttributes, type CookieAttributes } from '../http/cookies.js'
-import { jsonSerializer, type Serializer } from '../session/serializer.js'
+import {
+  decodesLazily,
+  guardSerializer,
+  jsonSerializer,
+  type Serializer,
+} from '../session/serializer.js'
 
 /** Details passed to `onInvalidCookie`; never the cookie value itself. */
 export interface InvalidCookieInfo {
@@ -73,7 +78,11 @@ export interface SessionCookieOptions {
    */
   readonly setOnException?: boolean
   /**
-   * Turns session values into JSON and back.
+   * Turns session values into JSON and back. Whatever its `encode` throws reaches the app as an
+   * `UnserializableValueError` naming the key (the original error is its `cause`). A custom
+   * serializer's values are all decoded when the session loads, so a cookie or record it cannot
+   * decode gives a fresh session (`onInvalidCookie('malformed')`) rather than an error in the
+   * handler; the built-in ones decode a value when it is first read.
    * @defaultValue {@link jsonSerializer} (JSON values and Date)
    */
   readonly serializer?: Serializer
@@ -101,7 +110,10 @@ export interface ResolvedCookieOptions {
   readonly reissueMs: number | null
   readonly absoluteTimeoutMs: number | null
   readonly setOnException: boolean
+  /** The serializer, with every encoding failure made an `UnserializableValueError`. */
   readonly serializer: Serializer
+  /** Whether stored values may stay encoded until read (the built-in serializers). */
+  readonly decodesLazily: boolean
   readonly now: () => number
   readonly onInvalidCookie:
     ((reason: InvalidCookieReason, info: InvalidCookieInfo) => void) | undefined
@@ -260,7 +272,8 @@ export function resolveCookieOptions(options: SessionCookieOptions): ResolvedCoo
     reissueMs: ms(reissueSeconds),
     absoluteTimeoutMs: ms(absoluteSeconds),
     setOnException: flag('setOnException', options.setOnException, true),
-    serializer,
+    serializer: guardSerializer(serializer),
+    decodesLazily: decodesLazily(serializer),
     now,
     onInvalidCookie,
   }

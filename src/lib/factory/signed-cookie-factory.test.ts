@@ -405,6 +405,30 @@ describe('createSignedCookieFactory', () => {
     })
   })
 
+  describe('a custom serializer', () => {
+    it('decodes at load, so a cookie it cannot read gives a fresh session, not an error', () => {
+      const tagged = {
+        encode: (value: unknown) => ({ $v2: value }) as never,
+        decode: (json: unknown) => {
+          if (typeof json !== 'object' || json === null || !('$v2' in json)) {
+            throw new Error('unknown tag')
+          }
+          return json.$v2
+        },
+      }
+      const before = setup({ serializer: { encode: (v) => v as never, decode: (j) => j } })
+      const cookie = valueOf(before.request(undefined, (s) => s.set('user', 'ann'))[0])
+      const after = setup({ serializer: tagged })
+      after.request(cookie, (s) => {
+        assert.equal(s.isNew, true)
+        assert.equal(s.get('user'), undefined)
+      })
+      assert.deepEqual(after.reasons, ['malformed'])
+      const fresh = valueOf(after.request(undefined, (s) => s.set('user', 'bob'))[0])
+      after.request(fresh, (s) => assert.equal(s.get('user'), 'bob'))
+    })
+  })
+
   describe('key rotation', () => {
     it('accepts a cookie signed by an older secret and re-issues it under the first', () => {
       const old = setup({ secrets: OLD_SECRET })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { recordingStore } from '../../../test/helpers/recording-store.js'
-import { ConfigError, StoreUnavailableError } from '../errors.js'
+import { ConfigError, StoreUnavailableError, UnserializableValueError } from '../errors.js'
 import type { InvalidCookieReason } from '../codec/cookie-codec.js'
 import { createMemoryStore } from '../store/memory-store.js'
 import type { SessionPatch, SessionStore, StoredSession } from '../store/session-store.js'
@@ -114,6 +114,37 @@ describe('createStoreFactory', () => {
       const { session } = await request(cookie)
       assert.equal(session.isNew, true)
       assert.deepEqual(reasons, ['malformed'])
+    })
+  })
+
+  describe('a serializer that throws', () => {
+    it('fails the commit with UnserializableValueError, not a store outage, under every policy', async () => {
+      const throwing = {
+        encode: (value: unknown) => {
+          if ((value as { explode?: boolean } | null)?.explode === true) {
+            throw new RangeError('too deep')
+          }
+          return value as never
+        },
+        decode: (json: unknown) => structuredClone(json),
+      }
+      for (const onStoreError of ['fail', 'fresh-session'] as const) {
+        const { login, request, inner } = setup({ serializer: throwing, onStoreError })
+        const cookie = await login({ keep: 1, box: {} })
+        await assert.rejects(
+          request(cookie, (session) => {
+            session.set('keep', 2)
+            // A change in place: only the commit's encoding meets it.
+            ;(session.get('box') as { explode?: boolean }).explode = true
+          }),
+          (error: unknown) =>
+            error instanceof UnserializableValueError &&
+            error.key === 'box' &&
+            error.cause instanceof RangeError,
+          onStoreError,
+        )
+        assert.equal((await inner.get(hash(cookie)))?.data.keep, 1, onStoreError)
+      }
     })
   })
 

@@ -10,7 +10,7 @@ import {
   readCookie,
 } from '../http/cookies.js'
 import type { NamespaceChanges } from '../session/change-tracking.js'
-import { jsonSerializer, plainJsonSerializer, type JsonValue } from '../session/serializer.js'
+import { decodeAll } from '../session/serializer.js'
 import {
   OWNER_FIELD,
   Session,
@@ -344,10 +344,6 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
   const fresh = (): Session<Data> =>
     new Session<Data>(() => ({ created: now(), isNew: true }), context, {})
 
-  const lazilyDecoded = serializer === jsonSerializer || serializer === plainJsonSerializer
-  const decode = (values: Readonly<Record<string, JsonValue>>): [string, unknown][] =>
-    Object.keys(values).map((key) => [key, serializer.decode(values[key]!)])
-
   /** Reads a valid Cloakroom session, or returns undefined when the id names none. */
   const loadStored = async (id: string): Promise<Session<Data> | undefined> => {
     const idHash = hashId(id)
@@ -371,7 +367,7 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
       // The built-in serializers never fail on JSON: their values stay encoded until read. A
       // custom serializer decodes everything now, so a record it cannot read gives a fresh
       // session instead of an error in the middle of the handler.
-      init = lazilyDecoded
+      init = resolved.decodesLazily
         ? {
             encodedData: record.data,
             encodedSystem: record.system,
@@ -379,8 +375,8 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
             isNew: false,
           }
         : {
-            data: decode(record.data),
-            system: decode(record.system),
+            data: decodeAll(serializer, record.data),
+            system: decodeAll(serializer, record.system),
             created: record.created,
             isNew: false,
           }

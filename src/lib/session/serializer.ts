@@ -1,5 +1,5 @@
 import { types } from 'node:util'
-import { UnserializableValueError } from '../errors.js'
+import { CloakroomError, UnserializableValueError } from '../errors.js'
 
 /** A value that `JSON.stringify` and `JSON.parse` round-trip exactly. */
 export type JsonValue =
@@ -316,3 +316,59 @@ export const jsonSerializer: Serializer = createJsonSerializer(true)
  * Refuses `Date` as well as everything {@link jsonSerializer} refuses.
  */
 export const plainJsonSerializer: Serializer = createJsonSerializer(false)
+
+/**
+ * Library-internal: whether a serializer's stored values may stay encoded until read. The
+ * built-in serializers decode any JSON; a custom one may fail, so its values are decoded when
+ * the session loads, where a failure gives a fresh session instead of an error mid-request.
+ *
+ * @param serializer the factory's serializer
+ * @returns true for {@link jsonSerializer} and {@link plainJsonSerializer}
+ */
+export function decodesLazily(serializer: Serializer): boolean {
+  return serializer === jsonSerializer || serializer === plainJsonSerializer
+}
+
+/**
+ * Library-internal: decodes every value of a stored namespace.
+ *
+ * @param serializer the factory's serializer
+ * @param values the stored values
+ * @returns the decoded entries
+ */
+export function decodeAll(
+  serializer: Serializer,
+  values: Readonly<Record<string, JsonValue>>,
+): [string, unknown][] {
+  return Object.keys(values).map((key) => [key, serializer.decode(values[key]!)])
+}
+
+/**
+ * Library-internal: the serializer with every failure of `encode` made an
+ * {@link UnserializableValueError} that names the key, whatever the serializer threw (a custom
+ * serializer's own error, a stack overflow on deeply nested data): a commit never reports it as
+ * anything else, such as a store outage.
+ *
+ * @param serializer the factory's serializer
+ * @returns a serializer that encodes and decodes as it does
+ */
+export function guardSerializer(serializer: Serializer): Serializer {
+  const encode = (value: unknown, key: string): JsonValue => {
+    try {
+      return serializer.encode(value, key)
+    } catch (error) {
+      if (error instanceof CloakroomError) throw error
+      const reason = error instanceof Error ? error.message : String(error)
+      throw new UnserializableValueError(key, key, `a value the serializer failed on (${reason})`, {
+        cause: error,
+      })
+    }
+  }
+  return {
+    encode,
+    decode: (json) => serializer.decode(json),
+    ...(serializer.equals === undefined
+      ? {}
+      : { equals: (value, json) => serializer.equals!(value, json) }),
+  }
+}
