@@ -88,6 +88,15 @@ describe('cloakroom (CLI)', () => {
     assert.match(shortHelp.stdout, /Usage: cloakroom keygen/)
   })
 
+  it('runs from a checkout of this repository as `npm run cloakroom -- <command>`', () => {
+    const run = spawnSync('npm', ['run', '--silent', 'cloakroom', '--', 'keygen', '--json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
+    assert.equal(run.status, 0, run.stderr)
+    assert.match((JSON.parse(run.stdout) as { secret: string }).secret, /^[A-Za-z0-9_-]{43}$/)
+  })
+
   it('never makes a secret that a command line would take for an option', () => {
     // One base64url draw in 64 starts with "-": 2000 draws would all but surely show one.
     for (let i = 0; i < 2000; i++) assert.ok(!generateSecret().startsWith('-'))
@@ -277,7 +286,7 @@ const json = (run: Run): unknown => {
 describe('cloakroom prune / stats (CLI)', () => {
   it('SQLite: stats counts, prune deletes only expired rows (custom table), both with --json', async () => {
     const path = tempPath('sessions.db')
-    const store = createSqliteStore({ database: path, tableName: 'my_sessions' })
+    const store = createSqliteStore({ database: path, table: 'my_sessions' })
     const seeded = await seed(store, 3, 5)
     await store.close()
     const url = `sqlite:${path}`

@@ -13,5 +13,5 @@ runStoreSuite('sqlite store (file)', () =>
   createSqliteStore({ database: join(root, `suite-${count++}.db`) }),
 )
 runStoreSuite('sqlite store (shared file, own table)', () =>
-  createSqliteStore({ database: join(root, 'shared.db'), tableName: `sessions_${count++}` }),
+  createSqliteStore({ database: join(root, 'shared.db'), table: `sessions_${count++}` }),
 )

@@ -207,7 +207,7 @@ async function openSqlite(
     return runtime(`cannot open ${target.path}: ${describeStoreError(error)}`)
   }
   try {
-    const store = createSqliteStore({ database: db, tableName, createTable: false })
+    const store = createSqliteStore({ database: db, table: tableName, createTable: false })
     // SQLite table names are case-insensitive.
     const found = db
       .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE`)

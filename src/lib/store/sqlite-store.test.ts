@@ -52,7 +52,7 @@ describe('createSqliteStore', () => {
   it('uses a database of its own, sets a busy timeout only where none is set, and leaves it open', async () => {
     const db = new Database(freshFile())
     db.pragma('busy_timeout = 0')
-    const store = createSqliteStore({ database: db, tableName: 'my_sessions' })
+    const store = createSqliteStore({ database: db, table: 'my_sessions' })
     await store.set(newIdHash(), record({ a: 1 }))
     assert.equal(db.pragma('busy_timeout', { simple: true }), 2000)
     await store.close()
@@ -175,10 +175,23 @@ describe('createSqliteStore', () => {
     })
   })
 
+  it('still takes the table under its former option name, tableName', async () => {
+    const db = new Database(':memory:')
+    const store = createSqliteStore({ database: db, tableName: 'old_name' })
+    await store.set(newIdHash(), record({ a: 1 }))
+    assert.equal((db.prepare('SELECT count(*) AS n FROM old_name').get() as { n: number }).n, 1)
+    await store.close()
+    db.close()
+  })
+
   it('refuses an unsafe table name and a database it cannot open', () => {
-    assert.throws(() => createSqliteStore({ database: ':memory:', tableName: 'x"; DROP' }), {
+    assert.throws(() => createSqliteStore({ database: ':memory:', table: 'x"; DROP' }), {
       code: 'ERR_INVALID_OPTION',
     })
+    assert.throws(
+      () => createSqliteStore({ database: ':memory:', table: 'a', tableName: 'b' }),
+      /tableName is its former name/,
+    )
     assert.throws(() => createSqliteStore({ database: join(root, 'missing', 'dir', 'x.db') }), {
       code: 'ERR_INVALID_OPTION',
     })

@@ -21,8 +21,14 @@ export interface SqliteStoreOptions {
    */
   readonly database: Database.Database | string
   /**
-   * The table that holds the sessions; created, with its indexes, on first use.
+   * The table that holds the sessions; created, with its indexes, on first use. The same name as
+   * the PostgreSQL store's option and the CLI's `--table`.
    * @defaultValue `'cloakroom_sessions'`
+   */
+  readonly table?: string
+  /**
+   * The former name of {@link SqliteStoreOptions.table}, still accepted.
+   * @deprecated Use `table`.
    */
   readonly tableName?: string
   /**
@@ -146,10 +152,17 @@ function namespaceParameters(patch: StoredNamespacePatch): string[] {
  * ```
  */
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
-  const tableName = options.tableName ?? 'cloakroom_sessions'
+  if (
+    options.table !== undefined &&
+    options.tableName !== undefined &&
+    options.table !== options.tableName
+  ) {
+    throw new ConfigError('table', 'tableName is its former name: give one of the two.')
+  }
+  const tableName = options.table ?? options.tableName ?? 'cloakroom_sessions'
   if (typeof tableName !== 'string' || !TABLE_NAME.test(tableName)) {
     throw new ConfigError(
-      'tableName',
+      'table',
       'expected a letter or "_", then letters, digits or "_" (at most 63).',
     )
   }
