@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
 import { createAdaptorServer } from '@hono/node-server'
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import type { SessionFactory } from 'cloakroom'
+import { createSignedCookieFactory, type SessionFactory } from 'cloakroom'
 import { csrf, session } from 'cloakroom/hono'
 import type {
   AdapterSuiteData,
@@ -60,3 +62,47 @@ runAdapterSuite(
   },
   { factories: suiteFactories },
 )
+
+describe('hono over @hono/node-server, with responses the app shares or streams', () => {
+  it("copies each response, keeping its body, so a shared one never carries another user's cookie", async () => {
+    const factory = createSignedCookieFactory({ secrets: 'k'.repeat(43) })
+    const shared = new Response('shared body', { status: 202 })
+    const app = new Hono()
+    app.use(session(factory))
+    app.post('/shared', (c) => {
+      c.get('session').set('user', c.req.query('u'))
+      return shared
+    })
+    app.post('/stream', (c) => {
+      c.get('session').set('user', c.req.query('u'))
+      const encoder = new TextEncoder()
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(encoder.encode('one '))
+          controller.enqueue(encoder.encode('two'))
+          controller.close()
+        },
+      })
+      return c.body(body)
+    })
+    const harness = await listenHarness(createAdaptorServer({ fetch: app.fetch }) as never)
+    try {
+      for (const user of ['alice', 'bob', 'carol']) {
+        for (const [path, body, status] of [
+          ['/shared', 'shared body', 202],
+          ['/stream', 'one two', 200],
+        ] as const) {
+          const response = await harness.fetch(`${path}?u=${user}`, { method: 'POST' })
+          assert.equal(response.status, status)
+          assert.equal(await response.text(), body)
+          const cookies = response.headers.getSetCookie()
+          assert.equal(cookies.length, 1, `${user} ${path}`)
+          const session = await factory.load(cookies[0]!.split(';')[0])
+          assert.equal(session.get('user'), user)
+        }
+      }
+    } finally {
+      await harness.close()
+    }
+  })
+})

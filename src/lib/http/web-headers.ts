@@ -15,6 +15,26 @@ export function webHeaderCarrier(headers: Headers): HeaderCarrier {
 }
 
 /**
+ * The body of a `@hono/node-server` response, read without materializing it. That server swaps
+ * the global `Response` for a lightweight one that keeps its body in a `cache` symbol and
+ * writes a string body straight out; reading `.body` instead would build a real `Response` and
+ * a stream that the server then pumps chunk by chunk, which costs more than the rest of a
+ * request. Anything else (another runtime, a streamed body, a future change of that internal
+ * shape) gives undefined, and the copy reads `.body`.
+ */
+function cachedBodyOf(response: Response): string | null | undefined {
+  for (const symbol of Object.getOwnPropertySymbols(response)) {
+    if (symbol.description !== 'cache') continue
+    const cache: unknown = (response as unknown as Record<symbol, unknown>)[symbol]
+    if (!Array.isArray(cache) || cache.length !== 3 || typeof cache[0] !== 'number')
+      return undefined
+    const body: unknown = cache[1]
+    return body === null || typeof body === 'string' ? body : undefined
+  }
+  return undefined
+}
+
+/**
  * Library-internal: a copy of `response` that carries the session cookies. A copy, because the
  * headers of some responses are immutable (`Response.redirect()`, `fetch()`), and because a
  * response object may be shared between requests, where added cookies would leak.
@@ -29,12 +49,12 @@ export function webHeaderCarrier(headers: Headers): HeaderCarrier {
  * @returns the response to send
  */
 export function responseWithCookies(response: Response, cookies: readonly string[]): Response {
-  if (response.status < 200 || response.status > 599) return response
+  const status = response.status
+  if (status < 200 || status > 599) return response
   const headers = new Headers(response.headers)
   applySessionCookies(webHeaderCarrier(headers), cookies)
-  return new Response(response.body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers,
-  })
+  const cached = cachedBodyOf(response)
+  // @hono/node-server writes no status text for such a response, so none is lost.
+  if (cached !== undefined) return new Response(cached, { status, headers })
+  return new Response(response.body, { status, statusText: response.statusText, headers })
 }
