@@ -1,6 +1,6 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { checkCsrf, resolveCsrfOptions, type CsrfOptions } from '../http/csrf.js'
-import { formFieldOf, mediaTypeOf } from '../http/form-field.js'
+import { formFieldOf, mediaTypeOf, singleFieldValue } from '../http/form-field.js'
 
 /** Reads the token field from the body Fastify's content-type parser produced. */
 function bodyField(request: FastifyRequest, field: string): string | undefined {
@@ -10,7 +10,7 @@ function bodyField(request: FastifyRequest, field: string): string | undefined {
     if (mediaTypeOf(request.headers['content-type']) !== 'application/x-www-form-urlencoded') {
       return undefined
     }
-    return new URLSearchParams(body.toString('utf8')).get(field) ?? undefined
+    return singleFieldValue(new URLSearchParams(body.toString('utf8')).getAll(field))
   }
   return formFieldOf(body, field)
 }

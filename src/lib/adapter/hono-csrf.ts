@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception'
 import { CsrfError } from '../errors.js'
 import { checkCsrf, resolveCsrfOptions, type CsrfOptions } from '../http/csrf.js'
 import { readWebForm } from '../http/web-form.js'
+import { singleFieldValue } from '../http/form-field.js'
 
 /**
  * Hono middleware (Hono 4) that protects the routes after it against CSRF: unsafe requests
@@ -44,13 +45,14 @@ export function csrf(options: CsrfOptions = {}): MiddlewareHandler {
           formField: async (field) => {
             // A middleware before this one may have read the body through Hono, which keeps
             // the parsed form: use that copy, since the raw body can no longer be read.
-            const value: unknown = c.req.raw.bodyUsed
-              ? await c.req.parseBody().then(
-                  (body) => body[field],
-                  () => undefined,
-                )
-              : (await readWebForm(c.req.raw))?.get(field)
-            return typeof value === 'string' ? value : undefined
+            if (!c.req.raw.bodyUsed) {
+              return singleFieldValue((await readWebForm(c.req.raw))?.getAll(field) ?? [])
+            }
+            const value: unknown = await c.req.parseBody({ all: true }).then(
+              (body) => body[field],
+              () => undefined,
+            )
+            return singleFieldValue(Array.isArray(value) ? value : [value])
           },
         },
         c.get('session'),

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { CsrfError } from '../errors.js'
 import { checkCsrf, resolveCsrfOptions, type CsrfOptions } from '../http/csrf.js'
 import { readFormBody } from '../http/form-body.js'
+import { singleFieldValue } from '../http/form-field.js'
 import type { DefaultSessionData } from '../session/session.js'
 import type { NodeSessionHandler } from './node.js'
 
@@ -72,7 +73,7 @@ export function withCsrf<Data extends object = DefaultSessionData>(
             const value = req.headers[name]
             return Array.isArray(value) ? value[0] : value
           },
-          formField: async (field) => (await readFormBody(req)).get(field) ?? undefined,
+          formField: async (field) => singleFieldValue((await readFormBody(req)).getAll(field)),
         },
         req.session,
         resolved,

@@ -1,6 +1,7 @@
 import { CsrfError } from '../errors.js'
 import { checkCsrf, resolveCsrfOptions, type CsrfOptions } from '../http/csrf.js'
 import { readWebForm } from '../http/web-form.js'
+import { singleFieldValue } from '../http/form-field.js'
 import type { DefaultSessionData } from '../session/session.js'
 import type { WebSessionHandler } from './web.js'
 
@@ -49,10 +50,8 @@ export function withCsrf<Data extends object = DefaultSessionData>(
           method: request.method,
           origin: new URL(request.url).origin,
           header: (name) => request.headers.get(name) ?? undefined,
-          formField: async (field) => {
-            const value = (await readWebForm(request))?.get(field)
-            return typeof value === 'string' ? value : undefined
-          },
+          formField: async (field) =>
+            singleFieldValue((await readWebForm(request))?.getAll(field) ?? []),
         },
         session,
         resolved,

@@ -35,6 +35,17 @@ export function formFieldOf(body: unknown, field: string): string | undefined {
   return undefined
 }
 
+/**
+ * The value of a field that must be given once: every adapter reads the CSRF token field this
+ * way, so a form that repeats it is refused alike whatever parsed it.
+ *
+ * @param values every value the form gives the field
+ * @returns the only value when there is exactly one string, else undefined
+ */
+export function singleFieldValue(values: readonly unknown[]): string | undefined {
+  return values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined
+}
+
 function isEmptyObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null && Object.keys(value).length === 0
 }

@@ -313,8 +313,8 @@ async function readBody(response: Response): Promise<ReadBody> {
 interface PostInit {
   /** The `Cookie` header. */
   readonly cookie?: string
-  /** Sent as an `application/x-www-form-urlencoded` body. */
-  readonly form?: Readonly<Record<string, string>>
+  /** Sent as an `application/x-www-form-urlencoded` body (as pairs, a field may repeat). */
+  readonly form?: Readonly<Record<string, string>> | readonly (readonly [string, string])[]
   /** More request headers. */
   readonly headers?: Readonly<Record<string, string>>
 }
@@ -357,7 +357,9 @@ async function withApp(
             method: 'POST',
             redirect: 'manual',
             headers,
-            ...(init.form === undefined ? {} : { body: new URLSearchParams(init.form).toString() }),
+            ...(init.form === undefined
+              ? {}
+              : { body: new URLSearchParams(init.form as Record<string, string>).toString() }),
           })
         },
       },
@@ -660,6 +662,19 @@ export function runAdapterSuite(
                 { cookie, form: { message: 'x', csrf_token: other.token } },
               ],
               ['query string', `/flash?csrf_token=${token}`, { cookie, form: { message: 'x' } }],
+              // A field given twice counts as absent, in every adapter, whichever copy is right.
+              [
+                'token field twice',
+                '/flash',
+                {
+                  cookie,
+                  form: [
+                    ['message', 'x'],
+                    ['csrf_token', token],
+                    ['csrf_token', wrong],
+                  ],
+                },
+              ],
             ]
             for (const [label, path, init] of refused) {
               await assertStatus(await post(path, init), 403, label)
