@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import { CsrfError, maskCsrfToken, type Session } from 'cloakroom'
 import { csrf, session as sessionMiddleware } from 'cloakroom/hono'
 import { Hono, type Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import type { DemoBackend } from './backend.js'
 import {
@@ -23,10 +24,12 @@ import {
 import {
   cartPage,
   devicesPage,
+  forbiddenPage,
   fredPage,
   homePage,
   inspectorPage,
   notFoundPage,
+  tooLargePage,
   type DemoFlash,
   type PageFrame,
 } from './views.js'
@@ -55,6 +58,9 @@ export interface DemoAppOptions {
 
 /** The demo's default password. */
 export const DEMO_PASSWORD = 'cloakroom'
+
+/** The largest request body the demo reads: its forms send well under a kilobyte. */
+export const MAX_BODY_BYTES = 64 * 1024
 
 const USER_NAME = /^[A-Za-z0-9._-]{1,32}$/
 const STYLE = readFileSync(new URL('./style.css', import.meta.url), 'utf8')
@@ -134,9 +140,6 @@ export function createDemoApp(options: DemoAppOptions): Hono {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value)
     await next()
   })
-  app.use(sessionMiddleware(factory))
-  app.use(csrf()) // refuses unsafe requests without the session's token: HTTPException(403)
-
   const frame = (c: Context, title: string, consumeFlashes = true): PageFrame => {
     const session = sessionOf(c)
     return {
@@ -150,10 +153,28 @@ export function createDemoApp(options: DemoAppOptions): Hono {
   }
   const see = (c: Context, path: string): Response => c.redirect(path, 303)
 
+  app.use(sessionMiddleware(factory))
+  // Before csrf() and every parseBody(): a larger body is refused, not read into memory (at
+  // once when Content-Length says so, else after MAX_BODY_BYTES of it).
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        c.html(tooLargePage(frame(c, 'Form too large', false), { maxBytes: MAX_BODY_BYTES }), 413),
+    }),
+  )
+  app.use(csrf()) // refuses unsafe requests without the session's token: HTTPException(403)
+
   app.get('/', (c) => {
     const session = sessionOf(c)
     const cartCount = readCart(session).reduce((sum, { line }) => sum + line.quantity, 0)
-    return c.html(homePage(frame(c, 'Cloakroom demo'), { cartCount, password }))
+    return c.html(
+      homePage(frame(c, 'Cloakroom demo'), {
+        cartCount,
+        password,
+        serverSide: storeFactory !== undefined,
+      }),
+    )
   })
 
   app.post('/login', async (c) => {
@@ -252,6 +273,7 @@ export function createDemoApp(options: DemoAppOptions): Hono {
 
   app.get('/fred', (c) => {
     const session = sessionOf(c)
+    // Answers about the session the request came with (Pyramid's view asks after setting fred).
     const fredWasThere = session.has('fred')
     if (session.has('abc')) session.set('fred', 'yes')
     session.set('abc', '123')
@@ -261,10 +283,7 @@ export function createDemoApp(options: DemoAppOptions): Hono {
   app.notFound((c) => c.html(notFoundPage(frame(c, 'Not found', false)), 404))
   app.onError((error, c) => {
     if (error instanceof HTTPException && error.cause instanceof CsrfError) {
-      return c.text(
-        'Forbidden: the form is out of date or came from another site. Go back, reload the page and try again.',
-        403,
-      )
+      return c.html(forbiddenPage(frame(c, 'Form refused', false)), 403)
     }
     // The session middleware wraps a store outage or a session it cannot save in a 5xx.
     if (error instanceof HTTPException) {

@@ -42,7 +42,7 @@ export interface DemoData {
   user?: string
   /** When the user logged in, in milliseconds since the epoch. */
   loggedInAt?: number
-  /** The seed example's keys. */
+  /** The Fred page's keys. */
   abc?: string
   fred?: string
   /** The cart, one key per product. */

@@ -35,7 +35,10 @@ export interface DemoConfig {
   readonly postgresTable?: string
 }
 
-/** A configuration the demo cannot start with; the message says what to do. */
+/**
+ * A configuration the demo cannot start with, such as a missing secret or a `REDIS_URL` where
+ * nothing answers; the message says what is wrong, in one line.
+ */
 export class DemoConfigError extends Error {
   override readonly name = 'DemoConfigError'
 }
@@ -136,7 +139,7 @@ export function readDemoConfig(
       secret = env.SESSION_SECRET
     } else if (env.NODE_ENV === 'production') {
       throw new DemoConfigError(
-        `SESSION_SECRET is not set, and NODE_ENV=production: set it to at least 32 random bytes (npx cloakroom keygen prints one).`,
+        `SESSION_SECRET is not set, and NODE_ENV=production: set it to at least 32 random bytes (in this repository, npm run cloakroom -- keygen prints one).`,
       )
     } else {
       secret = developmentSecret(dataDir, log, randomBytes)

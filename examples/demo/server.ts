@@ -18,7 +18,8 @@ try {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
 } catch (error) {
-  // Bad settings (the demo's or the library's options) and a busy port: one line, no stack.
+  // Bad settings (the demo's or the library's options), a store that does not answer and a busy
+  // port: one line, no stack.
   if (error instanceof DemoConfigError || error instanceof ConfigError) {
     console.error(`Cannot start the demo: ${error.message}`)
     process.exit(1)

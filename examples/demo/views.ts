@@ -122,12 +122,13 @@ export function layout(frame: PageFrame, content: SafeHtml): string {
 
 /**
  * @param frame the page's frame
- * @param view what the home page shows
+ * @param view what the home page shows, and whether the factory keeps sessions on the server
+ * (where two tabs changing different cart lines both keep their change)
  * @returns the home page
  */
 export function homePage(
   frame: PageFrame,
-  view: { readonly cartCount: number; readonly password: string },
+  view: { readonly cartCount: number; readonly password: string; readonly serverSide: boolean },
 ): string {
   const welcome =
     frame.user === undefined
@@ -178,8 +179,12 @@ export function homePage(
           <li>
             <a href="/cart">Shopping cart</a
             ><span
-              >${view.cartCount} item${view.cartCount === 1 ? '' : 's'}; changed in place, safe in
-              two tabs at once.</span
+              >${view.cartCount} item${view.cartCount === 1 ? '' : 's'};
+              ${
+                view.serverSide
+                  ? 'changed in place, safe in two tabs at once.'
+                  : 'changed in place; all in the cookie, so two tabs adding at once can lose an item.'
+              }</span
             >
           </li>
           <li>
@@ -190,7 +195,13 @@ export function homePage(
             <a href="/inspector">Session inspector</a
             ><span><code>created</code>, <code>isNew</code>, the data, the cookie's size.</span>
           </li>
-          <li><a href="/fred">Fred</a><span>The Pyramid docs' first session example.</span></li>
+          <li>
+            <a href="/fred">Fred</a
+            ><span
+              >Adapted from the Pyramid docs' first session example; reports whether
+              <code>fred</code> was in the session the request came with.</span
+            >
+          </li>
         </ul>
       </section>`,
   )
@@ -198,7 +209,7 @@ export function homePage(
 
 /**
  * @param frame the page's frame
- * @param view the answer of the seed example
+ * @param view whether `fred` was in the session the request came with
  * @returns the Fred page
  */
 export function fredPage(frame: PageFrame, view: { readonly fredWasThere: boolean }): string {
@@ -208,9 +219,11 @@ export function fredPage(frame: PageFrame, view: { readonly fredWasThere: boolea
         ${view.fredWasThere ? 'Fred was in the session' : 'Fred was not in the session'}
       </p>
       <p>
-        The first session example of Pyramid's documentation: if <code>abc</code> is in the session,
-        set <code>fred</code>; always set <code>abc</code>; say whether <code>fred</code> was there
-        when the request came in. Reload: not, not, then was.
+        Adapted from the first session example of Pyramid's documentation: if <code>abc</code> is in
+        the session, set <code>fred</code>; always set <code>abc</code>; report whether
+        <code>fred</code> was in the session the request came with. Reload: not, not, then was.
+        (Pyramid's own view checks for <code>fred</code> after setting it, so it says not, was,
+        was.)
       </p>
       <p><a href="/fred">Reload</a></p>`,
   )
@@ -437,6 +450,37 @@ export function inspectorPage(frame: PageFrame, view: InspectorView): string {
       </dl>
       <h2>Data</h2>
       <pre id="session-data"><code>${view.dataJson}</code></pre>`,
+  )
+}
+
+/**
+ * @param frame the page's frame
+ * @returns the page of a form refused by the CSRF check (status 403)
+ */
+export function forbiddenPage(frame: PageFrame): string {
+  return layout(
+    frame,
+    html`<p>
+        This form was not accepted: it is out of date (you logged in or out in another tab, say), or
+        it came from another site. Nothing was changed.
+      </p>
+      <p>Go back, reload the page and try again, or <a href="/">go to the home page</a>.</p>`,
+  )
+}
+
+/**
+ * @param frame the page's frame
+ * @param view the largest body the demo reads
+ * @returns the page of a request body over the limit (status 413)
+ */
+export function tooLargePage(frame: PageFrame, view: { readonly maxBytes: number }): string {
+  return layout(
+    frame,
+    html`<p>
+        The request sent more than ${view.maxBytes / 1024} KiB, more than any form of this demo
+        needs, so it was not read. Nothing was changed.
+      </p>
+      <p><a href="/">Go to the home page</a>.</p>`,
   )
 }
 

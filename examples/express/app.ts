@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { createSignedCookieFactory } from 'cloakroom'
 import { session, sessionErrorHandler } from 'cloakroom/express'
@@ -15,4 +16,7 @@ app.get('/', (req, res) => {
 })
 app.use(sessionErrorHandler()) // after the routes: errors then count for setOnException
 
-app.listen(Number(process.env.PORT ?? 3000), () => console.log('Express on http://localhost:3000/'))
+const server = app.listen(Number(process.env.PORT ?? 3000), (error?: Error) => {
+  if (error) throw error
+  console.log(`Express on http://localhost:${(server.address() as AddressInfo).port}/`)
+})

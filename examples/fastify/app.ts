@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import { createSignedCookieFactory } from 'cloakroom'
 import { session } from 'cloakroom/fastify'
@@ -15,4 +16,4 @@ app.get('/', (request, reply) => {
 })
 
 await app.listen({ port: Number(process.env.PORT ?? 3000) })
-console.log('Fastify on http://localhost:3000/')
+console.log(`Fastify on http://localhost:${(app.server.address() as AddressInfo).port}/`)

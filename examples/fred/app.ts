@@ -2,15 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { SessionFactory } from 'cloakroom'
 import { withSession } from 'cloakroom/node'
 
-/** The data of the seed example's session. */
+/** The data of the Fred example's session. */
 export interface FredData {
   abc?: string
   fred?: string
 }
 
 /**
- * The Pyramid docs' example view: if `abc` is in the session, set `fred`; always set `abc`;
- * answer whether `fred` was in the session the request brought.
+ * Adapted from the Pyramid docs' first session example: if `abc` is in the session, set `fred`;
+ * always set `abc`; report whether `fred` was in the session the request came with. Over three
+ * requests that is not, not, was. (Pyramid's own view checks for `fred` after setting it, so it
+ * answers not, was, was.)
  *
  * @param factory the session factory to use
  * @returns a `node:http` request listener

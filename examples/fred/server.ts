@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createSignedCookieFactory } from 'cloakroom'
 import { createFredApp, type FredData } from './app.js'
 
@@ -10,7 +11,6 @@ if (process.env.SESSION_SECRET === undefined) {
   )
 }
 const factory = createSignedCookieFactory<FredData>({ secrets: secret })
-const port = Number(process.env.PORT ?? 3000)
-createServer(createFredApp(factory)).listen(port, () => {
-  console.log(`Fred is listening on http://localhost:${port}/`)
+const server = createServer(createFredApp(factory)).listen(Number(process.env.PORT ?? 3000), () => {
+  console.log(`Fred is listening on http://localhost:${(server.address() as AddressInfo).port}/`)
 })

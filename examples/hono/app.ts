@@ -15,5 +15,6 @@ app.get('/', (c) => {
   return c.text(`Visit number ${visits}`)
 })
 
-serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 3000) })
-console.log('Hono on http://localhost:3000/')
+serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 3000) }, ({ port }) =>
+  console.log(`Hono on http://localhost:${port}/`),
+)

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
 import Koa from 'koa'
 import { createSignedCookieFactory } from 'cloakroom'
 import { session } from 'cloakroom/koa'
@@ -14,4 +15,6 @@ app.use((ctx) => {
   ctx.body = `Visit number ${visits}`
 })
 
-app.listen(Number(process.env.PORT ?? 3000), () => console.log('Koa on http://localhost:3000/'))
+const server = app.listen(Number(process.env.PORT ?? 3000), () =>
+  console.log(`Koa on http://localhost:${(server.address() as AddressInfo).port}/`),
+)

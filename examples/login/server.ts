@@ -20,17 +20,21 @@ function page(res: ServerResponse, session: Session<Data>): void {
     : `<form method="post" action="/login"><input type="hidden" name="csrf_token" value="${token}">` +
       `<label>Name <input name="user" required></label><button>Log in</button></form>`
   res.setHeader('content-type', 'text/html; charset=utf-8')
-  res.end(`<!doctype html><title>Login</title>${flashes.join('')}${form}`)
+  res.end(`<!doctype html><html lang="en"><title>Login</title>${flashes.join('')}${form}`)
 }
 
 const app = withCsrf<Data>(async (req, res) => {
   const session = req.session
   if (req.method === 'POST' && req.url === '/login') {
-    const user = (await readFormBody(req)).get('user') ?? ''
-    session.regenerate() // new identity at login: fixation defence, new CSRF token
-    session.set('user', user)
-    session.setOwner(user)
-    session.flash(`Welcome, ${user}`)
+    const user = ((await readFormBody(req)).get('user') ?? '').trim()
+    if (user === '') {
+      session.flash('Enter a user name to log in')
+    } else {
+      session.regenerate() // new identity at login: fixation defence, new CSRF token
+      session.set('user', user)
+      session.setOwner(user)
+      session.flash(`Welcome, ${user}`)
+    }
   } else if (req.method === 'POST' && req.url === '/logout') {
     session.invalidate() // record deleted, cookie deleted, token rotated
     session.flash('You are logged out')

@@ -13,5 +13,6 @@ const handle = withSession(factory, (_request, session) => {
   return new Response(`Visit number ${visits}`)
 })
 
-serve({ fetch: handle, port: Number(process.env.PORT ?? 3000) })
-console.log('Web handler on http://localhost:3000/')
+serve({ fetch: handle, port: Number(process.env.PORT ?? 3000) }, ({ port }) =>
+  console.log(`Web handler on http://localhost:${port}/`),
+)

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { DemoConfig } from '../../examples/demo/config.js'
+import { MAX_BODY_BYTES } from '../../examples/demo/app.js'
 import { html } from '../../examples/demo/html.js'
 import { startDemo, type RunningDemo } from '../../examples/demo/start.js'
+import { unfinishedPost } from '../helpers/http.js'
 import { createBarrier, csrfTokenIn, DemoClient, textOf } from './client.js'
 
 const SECRET = 'demo-test-secret-'.padEnd(43, 'x')
@@ -68,6 +70,60 @@ describe('the demo app (SQLite sessions, over HTTP)', () => {
     assert.match(textOf((await client.get('/')).body), /Not logged in/)
   })
 
+  it('answers a refused form with an HTML page in the site layout, with a way back', async () => {
+    const client = new DemoClient(demo.url)
+    await client.get('/')
+    const refused = await client.post('/login', { username: 'mallory', password: 'cloakroom' })
+    assert.equal(refused.status, 403)
+    assert.match(refused.headers.get('content-type') ?? '', /^text\/html/)
+    assert.match(refused.headers.get('content-security-policy') ?? '', /default-src 'none'/)
+    assert.match(refused.body, /<html lang="en">/)
+    assert.match(refused.body, /<title>\s*Form refused · Cloakroom demo\s*<\/title>/)
+    assert.match(refused.body, /<h1>Form refused<\/h1>/)
+    assert.match(refused.body, /<a href="\/">go to the home page<\/a>/)
+    assert.match(textOf(refused.body), /it is out of date .* or it came from another site/)
+    assert.match(textOf(refused.body), /Not logged in/, 'the usual header and navigation')
+  })
+
+  it('refuses a body over the limit with 413 before reading it, even with a valid CSRF header', async () => {
+    const client = new DemoClient(demo.url)
+    const token = csrfTokenIn((await client.get('/cart')).body)
+    const headers = {
+      cookie: client.cookieHeader()!,
+      'x-csrf-token': token,
+      'content-type': 'application/x-www-form-urlencoded',
+    }
+    const url = `${demo.url}/cart/add`
+    // 50 MB announced, 100 KB sent: answered without waiting for the rest.
+    const announced = await unfinishedPost(url, headers, 50_000_000, 100_000)
+    assert.equal(announced.status, 413)
+    // No Content-Length (chunked): answered once MAX_BODY_BYTES have come.
+    const chunked = await unfinishedPost(url, headers, undefined, MAX_BODY_BYTES + 1)
+    assert.equal(chunked.status, 413)
+
+    const padding = 'x'.repeat(MAX_BODY_BYTES)
+    const page = await client.request('/cart/add', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': token },
+      body: new URLSearchParams({ product: 'hat', padding }).toString(),
+    })
+    assert.equal(page.status, 413)
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
+    assert.match(page.body, /<html lang="en">/)
+    assert.match(page.body, /<h1>Form too large<\/h1>/)
+    assert.match(textOf(page.body), /more than 64 KiB/)
+    assert.match(page.body, /<a href="\/">Go to the home page<\/a>/)
+    assert.match((await client.get('/cart')).body, /id="cart-empty"/, 'nothing was added')
+
+    const small = await client.request('/cart/add', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': token },
+      body: new URLSearchParams({ product: 'hat', padding: 'x'.repeat(1000) }).toString(),
+    })
+    assert.equal(small.status, 303, 'a form under the limit is read as before')
+    assert.match((await client.get('/cart')).body, /data-product="hat"/)
+  })
+
   it('logs in with a new session id and shows the welcome flash exactly once', async () => {
     const client = new DemoClient(demo.url)
     await client.get('/')
@@ -90,6 +146,11 @@ describe('the demo app (SQLite sessions, over HTTP)', () => {
     const text = textOf((await client.get('/')).body)
     assert.match(text, /Wrong password/)
     assert.match(text, /Not logged in/)
+  })
+
+  it('says on the home page that the cart is safe in two tabs with a server-side store', async () => {
+    const text = textOf((await new DemoClient(demo.url).get('/')).body)
+    assert.match(text, /0 items; changed in place, safe in two tabs at once\./)
   })
 
   it('changes cart lines in place: the same product twice gives a quantity of 2', async () => {
@@ -178,7 +239,7 @@ describe('the demo app (SQLite sessions, over HTTP)', () => {
     assert.match(text, /Id hash [A-Za-z0-9_-]{43}/)
   })
 
-  it('answers the Fred page as the Pyramid example does: not, not, was', async () => {
+  it('answers the Fred page about the session the request came with: not, not, was', async () => {
     const client = new DemoClient(demo.url)
     const answers: string[] = []
     for (let visit = 0; visit < 3; visit++) {
@@ -227,6 +288,15 @@ describe('the demo app (signed cookie sessions, over HTTP)', () => {
     assert.match(inspector, /signed cookie \(createSignedCookieFactory\)/)
     const bytes = Buffer.byteLength(`session=${client.cookie('session')!}`)
     assert.match(inspector, new RegExp(`Cookie size ${bytes} bytes`))
+  })
+
+  it('does not claim on the home page that the cart is safe in two tabs', async () => {
+    const text = textOf((await new DemoClient(demo.url).get('/')).body)
+    assert.doesNotMatch(text, /safe in two tabs/)
+    assert.match(
+      text,
+      /0 items; changed in place; all in the cookie, so two tabs adding at once can lose an item\./,
+    )
   })
 
   it('keeps a cart of any length of clicking within one cookie: 99 of a product at most', async () => {

@@ -23,6 +23,21 @@ import { createBarrier, textOf } from './client.js'
 const ARTIFACT = join('test-artifacts', 'demo-home.png')
 const README_SCREENSHOT = join('docs', 'demo.png')
 
+/** WCAG relative luminance of a computed `rgb(r, g, b)` colour. */
+function luminance(rgb: string): number {
+  const [r, g, b] = (rgb.match(/\d+/g) ?? []).slice(0, 3).map((part) => {
+    const channel = Number(part) / 255
+    return channel <= 0.03928 ? channel / 12.92 : ((channel + 0.055) / 1.055) ** 2.4
+  })
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!
+}
+
+/** WCAG contrast ratio of two computed colours. */
+function contrast(one: string, two: string): number {
+  const [light, dark] = [luminance(one), luminance(two)].sort((a, b) => b - a)
+  return (light! + 0.05) / (dark! + 0.05)
+}
+
 function findOnPath(command: string): string | undefined {
   for (const directory of (process.env.PATH ?? '').split(delimiter)) {
     if (directory === '') continue
@@ -111,6 +126,43 @@ describe('the demo in Chromium', { skip: skipReason(), timeout: 90_000 }, () => 
     await page.reload()
     assert.equal(await page.locator('.flash').count(), 0, 'a flash is shown once')
     assert.match(await text(page), /Logged in as alice/)
+    await page.close()
+  })
+
+  it('draws keyboard focus in the dark header with at least 3:1 contrast (WCAG 1.4.11)', async () => {
+    const page = await laptop.newPage()
+    await page.goto(url)
+    const focused = (): Promise<{
+      inHeader: boolean
+      outline: string
+      style: string
+      background: string
+    }> =>
+      page.evaluate(() => {
+        const element = document.activeElement!
+        const style = getComputedStyle(element)
+        return {
+          inHeader: element.closest('header') !== null,
+          outline: style.outlineColor,
+          style: style.outlineStyle,
+          background: getComputedStyle(document.querySelector('header')!).backgroundColor,
+        }
+      })
+    await page.keyboard.press('Tab') // the skip link
+    await page.keyboard.press('Tab') // the brand link, in the header
+    const header = await focused()
+    assert.equal(header.inHeader, true)
+    assert.equal(header.style, 'solid')
+    assert.ok(
+      contrast(header.outline, header.background) >= 3,
+      `${header.outline} on ${header.background}: ${contrast(header.outline, header.background).toFixed(2)}:1`,
+    )
+
+    await page.locator('main a').first().focus() // after a key press: still keyboard focus
+    const main = await focused()
+    assert.equal(main.inHeader, false)
+    assert.equal(main.style, 'solid')
+    assert.equal(main.outline, 'rgb(31, 95, 191)', 'the blue outline on the light page')
     await page.close()
   })
 

@@ -4,7 +4,7 @@ import { createSignedCookieFactory } from 'cloakroom'
 import { createFredApp, type FredData } from '../../examples/fred/app.js'
 import { CookieJar, startServer, type TestServer } from '../helpers/http.js'
 
-describe('examples/fred (the Pyramid docs example)', () => {
+describe('examples/fred (adapted from the Pyramid docs example)', () => {
   let server: TestServer
   const clock = { now: 1_750_000_000_000 }
   before(async () => {
