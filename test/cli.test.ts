@@ -192,6 +192,18 @@ describe('cloakroom (CLI)', () => {
     assert.match(fromEnv.stdout, /kind: +encrypted[\s\S]*key id: +k2030[\s\S]*"user": "ann"/)
   })
 
+  it('inspect shows a signed time no date can hold as the number, instead of failing', async () => {
+    const [cookie] = mint(
+      createSignedCookieFactory({ secrets: SECRET, now: () => 9e15 }), // past year 275760
+      { user: 'ann' },
+    )
+    const run = await cli(['inspect', cookie!, '--secret', SECRET, '--json'])
+    assert.equal(run.code, 0, run.stderr)
+    const shown = JSON.parse(run.stdout) as { created: string; data: unknown }
+    assert.equal(shown.created, '9000000000000000 (not a valid time)')
+    assert.deepEqual(shown.data, { user: 'ann' })
+  })
+
   it('inspect fails with exit code 2 and one line, never echoing the secret', async () => {
     const [value] = mint(createEncryptedCookieFactory({ secrets: SECRET }), { user: 'ann' })
     const cookie = value!.slice('session='.length)

@@ -187,14 +187,20 @@ export function inspectCookie(
       cookie: {
         kind: kind ?? 'pyramid',
         ...(kind === undefined ? {} : { keyId }),
-        created: new Date(created).toISOString(),
-        lastActive: new Date(lastActive).toISOString(),
+        created: timeText(created),
+        lastActive: timeText(lastActive),
         data: parsed.d ?? {},
         system: parsed.s ?? {},
       },
     }
   }
   return failure(kind === undefined ? explainPyramid(reason) : explain(reason, kind, cookieName))
+}
+
+/** An ISO time, or the raw number when no date can show it (a signed but absurd time). */
+function timeText(ms: number): string {
+  const date = new Date(ms)
+  return Number.isNaN(date.getTime()) ? `${ms} (not a valid time)` : date.toISOString()
 }
 
 function formatText(cookie: InspectedCookie): string {
