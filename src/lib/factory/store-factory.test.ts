@@ -316,6 +316,32 @@ describe('createStoreFactory', () => {
       assert.deepEqual((await inner.get(hash(next!)))?.data, { user: 'ada' })
     })
 
+    it('removes the new record when a regenerate fails after writing it, keeping the old session', async () => {
+      const inner = createMemoryStore({ sweepIntervalMs: null, now: () => T0 })
+      let failGets = false
+      const flaky: SessionStore = {
+        ...inner,
+        get: (idHash) =>
+          failGets ? Promise.reject(new Error('connection lost')) : inner.get(idHash),
+      }
+      const { request, login, factory } = setup({ store: flaky, onStoreError: 'fail' })
+      const cookie = await login({ user: 'ada' })
+      await request(cookie, (s) => s.setOwner('ada'))
+      const before = await factory.listSessions('ada')
+      const session = await factory.load(`session=${cookie}`)
+      session.regenerate()
+      failGets = true
+      await assert.rejects(Promise.resolve(factory.commit(session)), StoreUnavailableError)
+      failGets = false
+      assert.deepEqual(
+        (await factory.listSessions('ada')).map((summary) => summary.idHash),
+        before.map((summary) => summary.idHash),
+        'no phantom session is left behind',
+      )
+      const { session: again } = await request(cookie)
+      assert.equal(again.get('user'), 'ada', 'the old session still works')
+    })
+
     it('invalidates: deletes the record and sends a deletion cookie', async () => {
       const { request, login, inner } = setup()
       const cookie = await login()

@@ -512,12 +512,21 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
       // The new record first, then the old one is checked: a session another request ended
       // meanwhile (a logout, "log out other devices") must not live on under the new id.
       const cookie = await createRecord(session, view, time)
-      if ((await store.get(state.idHash)) === undefined) {
-        await store.delete(slot.stored!.idHash)
-        slot.stored = undefined
-        return []
+      const created = slot.stored!
+      try {
+        if ((await store.get(state.idHash)) === undefined) {
+          await store.delete(created.idHash)
+          slot.stored = undefined
+          return []
+        }
+        await store.delete(state.idHash)
+      } catch (error) {
+        // The commit fails and its cookie is never sent: the new record must not linger (as a
+        // phantom device in listSessions) until it expires. The old one is still the session.
+        await store.delete(created.idHash).catch(() => undefined)
+        slot.stored = state
+        throw error
       }
-      await store.delete(state.idHash)
       return [cookie]
     }
     if (whole) {
