@@ -24,11 +24,18 @@ function isMutable(value: unknown): value is object {
  */
 function deepFreeze(value: unknown): void {
   if (!isMutable(value) || Object.isFrozen(value)) return
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return
+    // Frozen before its members: a cycle finds it frozen and stops.
+    Object.freeze(value)
+    for (let index = 0; index < value.length; index++) deepFreeze(value[index])
+    return
+  }
   const prototype: unknown = Object.getPrototypeOf(value)
-  if (prototype !== Object.prototype && prototype !== Array.prototype && prototype !== null) return
-  // Frozen before its members: a cycle finds it frozen and stops.
+  if (prototype !== Object.prototype && prototype !== null) return
   Object.freeze(value)
-  for (const member of Object.values(value)) deepFreeze(member)
+  // No inherited enumerable members on a plain object: for-in walks its own, without a copy.
+  for (const key in value) deepFreeze((value as Record<string, unknown>)[key])
 }
 
 /** Stands for a value not decoded yet: it is still `stored[key]`. */
