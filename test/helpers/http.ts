@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import {
   request as httpRequest,
   createServer,
@@ -137,4 +138,22 @@ export function unfinishedPost(
     })
     req.write(Buffer.alloc(sentBytes, 'x'))
   })
+}
+
+/**
+ * Asserts that `url` answers 413 with `Connection: close` before an oversized urlencoded body
+ * has arrived: one that declares its size, and a chunked one that shows it as it comes.
+ */
+export async function assertOversizedFormRefusedEarly(
+  url: string,
+  headers: Record<string, string>,
+): Promise<void> {
+  const form = { ...headers, 'content-type': 'application/x-www-form-urlencoded' }
+  for (const [declared, sent] of [
+    [2 * 1024 * 1024, 64],
+    [undefined, 1024 * 1024 + 64],
+  ] as const) {
+    const response = await unfinishedPost(url, form, declared, sent)
+    assert.deepEqual(response, { status: 413, connection: 'close' }, String(declared))
+  }
 }

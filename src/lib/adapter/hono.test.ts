@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Hono } from 'hono'
-import { StoreUnavailableError } from '../errors.js'
-import type { SessionFactory } from '../factory/session-factory.js'
+import { commitFailingFactory } from '../../../test/helpers/factories.js'
 import { createSignedCookieFactory } from '../factory/signed-cookie-factory.js'
 import { session } from './hono.js'
 
@@ -50,12 +49,7 @@ describe('session (cloakroom/hono)', () => {
   })
 
   it("answers a failed commit with a response of its own, not the handler's headers", async () => {
-    const base = createSignedCookieFactory({ secrets: 'k'.repeat(43) })
-    const down: SessionFactory = {
-      cookieName: base.cookieName,
-      load: (header) => base.load(header),
-      commit: () => Promise.reject(new StoreUnavailableError('commit')),
-    }
+    const down = commitFailingFactory()
     let cancelled = false
     const app = new Hono()
     app.use(session(down))

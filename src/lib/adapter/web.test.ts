@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { StoreUnavailableError } from '../errors.js'
-import type { SessionFactory } from '../factory/session-factory.js'
+import { commitFailingFactory } from '../../../test/helpers/factories.js'
 import { createSignedCookieFactory } from '../factory/signed-cookie-factory.js'
 import { withSession } from './web.js'
 
@@ -18,12 +17,7 @@ describe('withSession (cloakroom/web) with a response that cannot carry the cook
 
 describe('withSession (cloakroom/web) when the commit fails', () => {
   it("answers 503 and releases the handler's response body", async () => {
-    const base = createSignedCookieFactory({ secrets: 'k'.repeat(43) })
-    const down: SessionFactory = {
-      cookieName: base.cookieName,
-      load: (header) => base.load(header),
-      commit: () => Promise.reject(new StoreUnavailableError('commit')),
-    }
+    const down = commitFailingFactory()
     let cancelled = false
     const handle = withSession(
       down,
