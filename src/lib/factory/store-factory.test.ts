@@ -9,6 +9,7 @@ import type { SessionPatch, SessionStore, StoredSession } from '../store/session
 import { createStoreFactory, type StoreFactoryOptions } from './store-factory.js'
 
 const T0 = Date.UTC(2025, 0, 1)
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 function setup(overrides: Partial<StoreFactoryOptions> = {}) {
   let time = T0
@@ -145,6 +146,42 @@ describe('createStoreFactory', () => {
         )
         assert.equal((await inner.get(hash(cookie)))?.data.keep, 1, onStoreError)
       }
+    })
+  })
+
+  describe('revokeSessions racing regenerate()', () => {
+    it('also ends the new session of a regenerate that ran while a store listed the old one', async () => {
+      const inner = createMemoryStore({ sweepIntervalMs: null, now: () => T0 })
+      let release!: () => void
+      const regenerating = new Promise<void>((resolve) => (release = resolve))
+      // A store that lists the owner's sessions, then deletes them one by one (as Redis and the
+      // file store do): the regenerate runs between the two.
+      const listing: SessionStore = {
+        ...inner,
+        deleteByOwner: async (owner, except) => {
+          const listed = await inner.listByOwner(owner)
+          await regenerating
+          let count = 0
+          for (const { idHash } of listed) {
+            if (idHash === except || (await inner.get(idHash)) === undefined) continue
+            await inner.delete(idHash)
+            count++
+          }
+          return count
+        },
+      }
+      const { request, login, factory } = setup({ store: listing })
+      const cookie = await login({ user: 'ada' })
+      await request(cookie, (s) => s.setOwner('ada'))
+      const session = await factory.load(`session=${cookie}`)
+      session.regenerate()
+      const revoking = factory.revokeSessions('ada')
+      const [fresh] = await factory.commit(session)
+      release()
+      await revoking
+      const { session: after } = await request(fresh!.slice('session='.length).split(';')[0])
+      assert.equal(after.isNew, true, 'the regenerated session was ended too')
+      assert.deepEqual(await factory.listSessions('ada'), [])
     })
   })
 
@@ -340,6 +377,38 @@ describe('createStoreFactory', () => {
       )
       const { session: again } = await request(cookie)
       assert.equal(again.get('user'), 'ada', 'the old session still works')
+    })
+
+    it('keeps the old session when a regenerate runs past storeTimeout, and leaves no new one', async () => {
+      const inner = createMemoryStore({ sweepIntervalMs: null, now: () => T0 })
+      let delayMs = 0
+      const slow: SessionStore = {
+        ...inner,
+        get: async (idHash) => {
+          await sleep(delayMs)
+          return inner.get(idHash)
+        },
+        set: async (idHash, record, options) => {
+          await sleep(delayMs)
+          return inner.set(idHash, record, options)
+        },
+      }
+      const { request, login, factory } = setup({ store: slow, storeTimeout: 100 })
+      const cookie = await login({ user: 'ada' })
+      await request(cookie, (s) => s.setOwner('ada'))
+      const session = await factory.load(`session=${cookie}`)
+      session.regenerate()
+      delayMs = 60 // the new record is written by 60 ms, its old one read back at 120 ms
+      await assert.rejects(Promise.resolve(factory.commit(session)), StoreUnavailableError)
+      await sleep(200) // what the commit started has finished
+      delayMs = 0
+      const listed = await factory.listSessions('ada')
+      assert.deepEqual(
+        listed.map((summary) => summary.idHash),
+        [hash(cookie)],
+      )
+      const { session: again } = await request(cookie)
+      assert.equal(again.get('user'), 'ada', 'the old session is still the session')
     })
 
     it('invalidates: deletes the record and sends a deletion cookie', async () => {

@@ -1,4 +1,4 @@
-import { createStoreCaller } from '../store/store-call.js'
+import { createStoreCaller, type CallDeadline } from '../store/store-call.js'
 import { isNamespace } from '../store/stored-record.js'
 import { hash } from 'node:crypto'
 import { pooledRandomBytes } from '../codec/random-pool.js'
@@ -478,6 +478,7 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
   const save = async (
     session: Session<Data>,
     view: SessionCommitView,
+    deadline: CallDeadline,
   ): Promise<readonly string[]> => {
     const slot = slotOf(session)
     const state = slot.stored
@@ -514,15 +515,18 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
       const cookie = await createRecord(session, view, time)
       const created = slot.stored!
       try {
+        // Past the deadline the commit has failed and its cookie is never sent: the old record
+        // must stay the session, so it is not deleted.
+        if (deadline.expired) throw new StoreUnavailableError('commit')
         if ((await store.get(state.idHash)) === undefined) {
           await store.delete(created.idHash)
           slot.stored = undefined
           return []
         }
+        if (deadline.expired) throw new StoreUnavailableError('commit')
         await store.delete(state.idHash)
       } catch (error) {
-        // The commit fails and its cookie is never sent: the new record must not linger (as a
-        // phantom device in listSessions) until it expires. The old one is still the session.
+        // The new record must not linger (as a phantom device in listSessions) until it expires.
         await store.delete(created.idHash).catch(() => undefined)
         slot.stored = state
         throw error
@@ -590,8 +594,8 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
       // A degraded session saves nothing, but a logout still removes the cookie from the browser.
       if (slot.degraded === true) return view.invalidated ? [deletion] : []
       if (commitOptions?.failed === true && !resolved.setOnException) return []
-      return call('commit', async () => {
-        const cookies = await save(session, view)
+      return call('commit', async (deadline) => {
+        const cookies = await save(session, view, deadline)
         if (legacy === undefined) return cookies
         // The new record is saved first, so a failure here never loses the session.
         await adopter?.forget?.(legacy)
@@ -614,7 +618,15 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
         revokeOptions?.except === undefined
           ? undefined
           : slotOf(revokeOptions.except).stored?.idHash
-      return call('revokeSessions', () => store.deleteByOwner(owner, except))
+      // Twice: a store that lists the owner's sessions and then deletes them one by one (Redis,
+      // files) can miss a session a concurrent regenerate() wrote after the listing, but the
+      // regenerate writes it before it checks the old record, so once the first pass is done
+      // it is listed, or the regenerate drops it itself.
+      return call('revokeSessions', async (deadline) => {
+        const first = await store.deleteByOwner(owner, except)
+        if (deadline.expired) return first
+        return first + (await store.deleteByOwner(owner, except))
+      })
     },
     idHashOf(session) {
       return slotOf(session).stored?.idHash
