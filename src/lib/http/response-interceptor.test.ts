@@ -126,6 +126,37 @@ describe('interceptResponse', () => {
     assert.ok(reported[0] instanceof StoreUnavailableError)
   })
 
+  it('keeps the status of writeHead called without headers, with or without a message', async () => {
+    for (const commit of [syncCommit(['a=1']), storeCommit(['a=1'])]) {
+      const bare = await serveOnce((res) => {
+        interceptResponse(res, commit)
+        res.writeHead(404).end('missing')
+      })
+      assert.deepEqual(
+        [bare.status, bare.body, bare.headers['set-cookie']],
+        [404, 'missing', ['a=1']],
+      )
+      const withMessage = await serveOnce((res) => {
+        interceptResponse(res, commit)
+        res.writeHead(202, 'Taken').end()
+      })
+      assert.deepEqual([withMessage.status, withMessage.headers['set-cookie']], [202, ['a=1']])
+    }
+  })
+
+  it('keeps every value of a name repeated in a list of pairs given to writeHead', async () => {
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, syncCommit(['a=1']))
+      res.setHeader('link', '</old>')
+      res.writeHead(200, [
+        ['Link', '</a>'],
+        ['Link', '</b>'],
+      ] as unknown as string[])
+      res.end()
+    })
+    assert.deepEqual(rawValues(answer.raw, 'link'), ['</a>', '</b>'])
+  })
+
   it('keeps the repeats of a flat header list given to writeHead, as node:http does', async () => {
     const answer = await serveOnce((res) => {
       interceptResponse(res, syncCommit(['a=1']))

@@ -114,8 +114,8 @@ function writeErrorResponse(
 
 /**
  * Moves headers given to `writeHead(status, [message], headers)` onto the response first, as
- * `writeHead` itself merges them with headers set before: an object or a list of pairs replaces
- * each name, a flat `[name, value, ...]` list replaces each name and keeps its repeats.
+ * `writeHead` itself merges them with headers set before: an object replaces each name, and a
+ * list of pairs or a flat `[name, value, ...]` list replaces each name and keeps its repeats.
  *
  * @returns the arguments without the headers, or unchanged when they are not valid headers (the
  *   original `writeHead` then throws its own error)
@@ -128,9 +128,10 @@ function takeWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
       if (value !== undefined) res.setHeader(name, value)
     }
   } else if (last.length > 0 && Array.isArray(last[0])) {
-    for (const [name, value] of last as [string, string | string[]][]) {
-      if (name) res.setHeader(name, value)
-    }
+    // A name given in several pairs keeps each value, as writeHead does.
+    const pairs = last as [string, string | string[]][]
+    for (const [name] of pairs) if (name) res.removeHeader(name)
+    for (const [name, value] of pairs) if (name) res.appendHeader(name, value)
   } else {
     if (last.length % 2 !== 0) return args
     const flat = last as unknown[]
@@ -333,8 +334,8 @@ class Interception implements ResponseInterceptor {
     if (name === 'writeHead') {
       try {
         const rest = takeWriteHeadHeaders(this.#res, args)
-        args.length = 0
-        args.push(...rest)
+        // The same array when there were no headers to take (writeHead(404)): keep it as it is.
+        if (rest !== args) args.splice(0, args.length, ...rest)
       } catch (error) {
         invalid = { error }
       }
