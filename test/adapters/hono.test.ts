@@ -11,6 +11,7 @@ import type {
   AdapterSuiteRoutes,
 } from 'cloakroom/testing'
 import { listenHarness, runAdapterSuite } from 'cloakroom/testing'
+import { commitFailingFactory } from '../helpers/factories.js'
 import { behindProxy, formFields, suiteFactories, suiteSession, webReply } from './harness.js'
 
 function buildApp(
@@ -66,14 +67,28 @@ runAdapterSuite(
 describe('hono over @hono/node-server, with responses the app shares or streams', () => {
   it("copies each response, keeping its body, so a shared one never carries another user's cookie", async () => {
     const factory = createSignedCookieFactory({ secrets: 'k'.repeat(43) })
-    const shared = new Response('shared body', { status: 202 })
+    const failing = commitFailingFactory()
     const app = new Hono()
-    app.use(session(factory))
-    app.post('/shared', (c) => {
-      c.get('session').set('user', c.req.query('u'))
-      return shared
-    })
-    app.post('/stream', (c) => {
+    const server = createAdaptorServer({ fetch: app.fetch })
+    // Made once the server replaced the global Response, as an app's module-level one would be.
+    const sharedText = new Response('shared body', { status: 202 })
+    const sharedBytes = new Response(new TextEncoder().encode('shared bytes'))
+    app.use('/failing/*', session(failing))
+    app.use('/ok/*', session(factory))
+    app.onError((error, c) =>
+      error instanceof HTTPException ? error.getResponse() : c.text('error', 500),
+    )
+    for (const prefix of ['/ok', '/failing']) {
+      app.post(`${prefix}/text`, (c) => {
+        c.get('session').set('user', c.req.query('u'))
+        return sharedText
+      })
+      app.post(`${prefix}/bytes`, (c) => {
+        c.get('session').set('user', c.req.query('u'))
+        return sharedBytes
+      })
+    }
+    app.post('/ok/stream', (c) => {
       c.get('session').set('user', c.req.query('u'))
       const encoder = new TextEncoder()
       const body = new ReadableStream<Uint8Array>({
@@ -85,16 +100,21 @@ describe('hono over @hono/node-server, with responses the app shares or streams'
       })
       return c.body(body)
     })
-    const harness = await listenHarness(createAdaptorServer({ fetch: app.fetch }) as never)
+    const harness = await listenHarness(server as never)
     try {
       for (const user of ['alice', 'bob', 'carol']) {
+        // A failed commit in between must not spoil the shared responses either.
+        const failed = await harness.fetch(`/failing/text?u=${user}`, { method: 'POST' })
+        assert.equal(failed.status, 503)
+        await harness.fetch(`/failing/bytes?u=${user}`, { method: 'POST' })
         for (const [path, body, status] of [
-          ['/shared', 'shared body', 202],
-          ['/stream', 'one two', 200],
+          ['/ok/text', 'shared body', 202],
+          ['/ok/bytes', 'shared bytes', 200],
+          ['/ok/stream', 'one two', 200],
         ] as const) {
           const response = await harness.fetch(`${path}?u=${user}`, { method: 'POST' })
-          assert.equal(response.status, status)
-          assert.equal(await response.text(), body)
+          assert.equal(response.status, status, `${user} ${path}`)
+          assert.equal(await response.text(), body, `${user} ${path}`)
           const cookies = response.headers.getSetCookie()
           assert.equal(cookies.length, 1, `${user} ${path}`)
           const session = await factory.load(cookies[0]!.split(';')[0])

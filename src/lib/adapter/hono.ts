@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
 import { statusForError } from '../http/carrier.js'
-import { responseWithCookies } from '../http/web-headers.js'
+import { releaseBody, responseWithCookies } from '../http/web-headers.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
 
 declare module 'hono' {
@@ -43,7 +43,7 @@ function addCookies(c: Context, cookies: readonly string[]): void {
  */
 function discardResponse(c: Context): void {
   if (!c.finalized) return
-  c.res.body?.cancel().catch(() => {})
+  releaseBody(c.res)
   c.res = undefined
 }
 
@@ -58,8 +58,8 @@ function discardResponse(c: Context): void {
  * error caught by Hono's `onError` (seen as `c.error`) counts as an exception for the factory's
  * `setOnException`. A store outage, at load or commit, is thrown as an `HTTPException` with
  * status 503 (the store's error is its `cause`); other commit errors as a 500. Either carries
- * `Cache-Control: no-store`, and a commit error replaces the handler's response, whose body is
- * cancelled. The cookie goes on a copy of the handler's response, never on the object it
+ * `Cache-Control: no-store`, and a commit error replaces the handler's response (its body is
+ * released; headers set with `c.header()` before it was built are kept by Hono's error handler). The cookie goes on a copy of the handler's response, never on the object it
  * returned, which may be shared between requests.
  *
  * @param factory the session factory

@@ -1,6 +1,6 @@
 import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
 import { statusForError } from '../http/carrier.js'
-import { responseWithCookies } from '../http/web-headers.js'
+import { releaseBody, responseWithCookies } from '../http/web-headers.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
 
 /** Options of the Web adapter's {@link withSession}. */
@@ -86,7 +86,7 @@ export function withSession<Data extends object = DefaultSessionData>(
     } catch (error) {
       onError(error, request)
       // The handler's response is not sent: release its body (an upstream fetch, a file).
-      response.body?.cancel().catch(() => {})
+      releaseBody(response)
       return errorResponse(statusForError(error))
     }
     return cookies.length === 0 ? response : responseWithCookies(response, cookies)

@@ -19,23 +19,27 @@ function isMutable(value: unknown): value is object {
 }
 
 /**
- * Freezes a value's plain objects and arrays, all the way down. Other objects (a Date, a class
- * instance a change in place slipped in) are left alone: they are not the session's to freeze.
+ * Freezes a value's plain objects and arrays, all the way down, including below an object the
+ * app froze itself. Other objects (a Date, a class instance a change in place slipped in) are
+ * left alone: they are not the session's to freeze.
+ *
+ * @param value the value
+ * @param seen the objects already walked (a cycle stops there)
  */
-function deepFreeze(value: unknown): void {
-  if (!isMutable(value) || Object.isFrozen(value)) return
+function deepFreeze(value: unknown, seen: Set<object>): void {
+  if (!isMutable(value) || seen.has(value)) return
+  seen.add(value)
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return
-    // Frozen before its members: a cycle finds it frozen and stops.
     Object.freeze(value)
-    for (let index = 0; index < value.length; index++) deepFreeze(value[index])
+    for (let index = 0; index < value.length; index++) deepFreeze(value[index], seen)
     return
   }
   const prototype: unknown = Object.getPrototypeOf(value)
   if (prototype !== Object.prototype && prototype !== null) return
   Object.freeze(value)
   // No inherited enumerable members on a plain object: for-in walks its own, without a copy.
-  for (const key in value) deepFreeze((value as Record<string, unknown>)[key])
+  for (const key in value) deepFreeze((value as Record<string, unknown>)[key], seen)
 }
 
 /** Stands for a value not decoded yet: it is still `stored[key]`. */
@@ -138,7 +142,7 @@ export class ChangeTrackingMap {
   get(key: string): unknown {
     const value = this.read(key)
     if (!isMutable(value)) return value
-    if (this.#frozen) deepFreeze(value)
+    if (this.#frozen) deepFreeze(value, new Set())
     else this.#watch(key, value)
     return value
   }
@@ -152,8 +156,10 @@ export class ChangeTrackingMap {
   freeze(): void {
     if (this.#frozen) return
     this.#frozen = true
-    for (const key of this.#snapshots?.keys() ?? []) deepFreeze(this.#values.get(key))
-    for (const key of this.#written ?? []) deepFreeze(this.#values.get(key))
+    if (this.#snapshots === undefined && this.#written === undefined) return
+    const seen = new Set<object>()
+    for (const key of this.#snapshots?.keys() ?? []) deepFreeze(this.#values.get(key), seen)
+    for (const key of this.#written ?? []) deepFreeze(this.#values.get(key), seen)
   }
 
   /**

@@ -333,6 +333,12 @@ describe('Session', () => {
       for (const cart of [before, shared, session.get('cart')!]) {
         assert.throws(() => cart.items.push('late'), TypeError)
       }
+      // Below an object the app froze itself, too.
+      const frozenOuter = fresh()
+      const outer = Object.freeze({ items: ['pear'] })
+      frozenOuter.set('cart', outer)
+      sessionChanges(frozenOuter).lock()
+      assert.throws(() => outer.items.push('late'), TypeError)
       const untouched = loaded({ cart: { items: ['apple'] } })
       sessionChanges(untouched).lock()
       assert.throws(() => untouched.get('cart')!.items.push('late'), TypeError)
