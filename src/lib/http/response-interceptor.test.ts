@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { request as httpRequest, createServer, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
 import { StoreUnavailableError } from '../errors.js'
 import { interceptResponse, type ResponseInterceptorOptions } from './response-interceptor.js'
@@ -155,6 +156,37 @@ describe('interceptResponse', () => {
       res.end()
     })
     assert.deepEqual(rawValues(answer.raw, 'link'), ['</a>', '</b>'])
+  })
+
+  it('pauses a piped stream while a store commit is awaited, then lets it finish', async () => {
+    const total = 8 * 1024 * 1024
+    let produced = 0
+    let producedAtCommit = -1
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, {
+        commit: () =>
+          new Promise((resolve) =>
+            setTimeout(() => {
+              producedAtCommit = produced
+              resolve(['a=1'])
+            }, 50),
+          ),
+        onCommitError: () => 500,
+      })
+      new Readable({
+        read() {
+          if (produced >= total) return void this.push(null)
+          produced += 64 * 1024
+          this.push(Buffer.alloc(64 * 1024, 'x'))
+        },
+      }).pipe(res)
+    })
+    assert.equal(answer.body.length, total)
+    assert.deepEqual(answer.headers['set-cookie'], ['a=1'])
+    assert.ok(
+      producedAtCommit >= 0 && producedAtCommit <= 256 * 1024,
+      `read ${producedAtCommit} bytes of the source while the commit was awaited`,
+    )
   })
 
   it('keeps the repeats of a flat header list given to writeHead, as node:http does', async () => {

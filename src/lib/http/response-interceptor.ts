@@ -189,6 +189,10 @@ class Interception implements ResponseInterceptor {
   #failed = false
   #abandoned = false
   #queue: [HeaderMethod, unknown[]][] | undefined
+  /** Bytes of the writes held back while the commit is awaited, for backpressure. */
+  #queuedBytes = 0
+  /** A held-back write answered false: the writer waits for 'drain'. */
+  #toldToWait = false
   #commitError: unknown
   // The response's own methods (restored once committed) and the wrappers put over them: fields,
   // not a list of entries, so a request allocates only the four wrappers.
@@ -262,7 +266,7 @@ class Interception implements ResponseInterceptor {
         return name === 'write' ? false : this.#res
       case 'committing':
         this.#queue!.push([name, args])
-        return name === 'write' ? true : this.#res
+        return name === 'write' ? this.#holdWrite(args) : this.#res
       case 'waiting':
         break
     }
@@ -292,7 +296,21 @@ class Interception implements ResponseInterceptor {
         this.#abort(error)
       },
     )
-    return name === 'write' ? true : this.#res
+    return name === 'write' ? this.#holdWrite(args) : this.#res
+  }
+
+  /**
+   * The answer to a write held back while the commit is awaited: false once the held-back bytes
+   * pass the response's high-water mark, as a real write would, so a piped stream pauses instead
+   * of being read into memory while a slow store saves. 'drain' follows once they are written.
+   */
+  #holdWrite(args: unknown[]): boolean {
+    const chunk = args[0]
+    if (typeof chunk === 'string') this.#queuedBytes += Buffer.byteLength(chunk)
+    else if (chunk instanceof Uint8Array) this.#queuedBytes += chunk.byteLength
+    if (this.#queuedBytes < this.#res.writableHighWaterMark) return true
+    this.#toldToWait = true
+    return false
   }
 
   /**
@@ -313,10 +331,17 @@ class Interception implements ResponseInterceptor {
   #replay(cookies: readonly string[], queue: readonly [HeaderMethod, unknown[]][]): void {
     try {
       this.#flush(cookies, queue[0]![0], queue[0]![1])
+      let lastWrite: unknown = true
       for (const [name, args] of queue) {
         // Calls after end() would be "write after end" errors, emitted where nobody listens.
         if (this.#res.writableEnded) return
-        this.#call(name, args)
+        const result = this.#call(name, args)
+        if (name === 'write') lastWrite = result
+      }
+      // A writer told to wait gets its 'drain': from node:http when the last write filled the
+      // buffer, else from here.
+      if (this.#toldToWait && lastWrite !== false && !this.#res.writableEnded) {
+        this.#res.emit('drain')
       }
     } catch (error) {
       this.#answerError(error)
