@@ -22,6 +22,12 @@ export interface NodeCsrfOptions extends CsrfOptions {
   readonly onRejected?: (error: CsrfError, req: IncomingMessage, res: ServerResponse) => void
 }
 
+/** The host the request was sent to: `Host`, or HTTP/2's `:authority` (which replaces it). */
+function hostOf(req: IncomingMessage): string {
+  const authority = (req.headers as Record<string, string | string[] | undefined>)[':authority']
+  return req.headers.host ?? (typeof authority === 'string' ? authority : 'localhost')
+}
+
 /**
  * Protects a `node:http` session handler against CSRF: unsafe requests (everything but GET, HEAD,
  * OPTIONS and TRACE) must carry the session's token in the `X-CSRF-Token` header or the
@@ -68,7 +74,7 @@ export function withCsrf<Data extends object = DefaultSessionData>(
       await checkCsrf(
         {
           method: req.method ?? 'GET',
-          origin: `${https ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`,
+          origin: `${https ? 'https' : 'http'}://${hostOf(req)}`,
           header: (name) => {
             const value = req.headers[name]
             return Array.isArray(value) ? value[0] : value
