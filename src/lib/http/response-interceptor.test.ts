@@ -189,6 +189,22 @@ describe('interceptResponse', () => {
     )
   })
 
+  it('writes the head once when a library writes it again while a store commit is awaited', async () => {
+    const reported: unknown[] = []
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, storeCommit(['a=1'], reported))
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      // compression 1.7 checks `res._header` (still unset) and writes the head again.
+      res.writeHead(200)
+      res.end('body')
+    })
+    assert.deepEqual(
+      [answer.status, answer.body, answer.headers['set-cookie']],
+      [200, 'body', ['a=1']],
+    )
+    assert.deepEqual(reported, [])
+  })
+
   it('keeps the repeats of a flat header list given to writeHead, as node:http does', async () => {
     const answer = await serveOnce((res) => {
       interceptResponse(res, syncCommit(['a=1']))

@@ -335,6 +335,9 @@ class Interception implements ResponseInterceptor {
       for (const [name, args] of queue) {
         // Calls after end() would be "write after end" errors, emitted where nobody listens.
         if (this.#res.writableEnded) return
+        // A second writeHead held back (a library that checked `_header`, unset while the commit
+        // was awaited, and wrote the head again) would throw: the head is already out.
+        if (name === 'writeHead' && this.#res.headersSent) continue
         const result = this.#call(name, args)
         if (name === 'write') lastWrite = result
       }
