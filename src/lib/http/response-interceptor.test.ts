@@ -205,6 +205,25 @@ describe('interceptResponse', () => {
     assert.deepEqual(reported, [])
   })
 
+  it('still calls the callbacks of calls a failed commit drops, with its error', async () => {
+    for (const fails of [
+      (): never => {
+        throw new Error('too large')
+      },
+      () => Promise.reject(new StoreUnavailableError('commit')),
+    ]) {
+      const called: unknown[] = []
+      await serveOnce((res) => {
+        interceptResponse(res, { commit: fails, onCommitError: () => 500 })
+        res.write('a', () => called.push('write'))
+        res.end((error: unknown) => called.push(error))
+      })
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.equal(called.length, 2)
+      assert.ok(called[1] instanceof Error)
+    }
+  })
+
   it('keeps the repeats of a flat header list given to writeHead, as node:http does', async () => {
     const answer = await serveOnce((res) => {
       interceptResponse(res, syncCommit(['a=1']))

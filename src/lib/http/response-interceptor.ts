@@ -263,6 +263,7 @@ class Interception implements ResponseInterceptor {
       case 'done':
         return this.#call(name, args)
       case 'aborted':
+        this.#drop(args)
         return name === 'write' ? false : this.#res
       case 'committing':
         this.#queue!.push([name, args])
@@ -275,6 +276,7 @@ class Interception implements ResponseInterceptor {
       committed = this.#options.commit(this.#failed)
     } catch (error) {
       this.#abort(error)
+      this.#drop(args)
       return name === 'write' ? false : this.#res
     }
     if (!(committed instanceof Promise)) {
@@ -294,6 +296,7 @@ class Interception implements ResponseInterceptor {
       (error: unknown) => {
         this.#reportHeadersSent(false)
         this.#abort(error)
+        for (const [, held] of queue.splice(0)) this.#drop(held)
       },
     )
     return name === 'write' ? this.#holdWrite(args) : this.#res
@@ -376,6 +379,16 @@ class Interception implements ResponseInterceptor {
    * Answers for a failed commit. The wrappers stay: what the application still sends (the page it
    * meant to send, the rest of a stream) is dropped, not written after the end.
    */
+  /**
+   * Drops a call the failed commit will never send, but still calls its callback (with the
+   * commit's error, on a later tick, as a stream reports a failed write): a handler awaiting
+   * `res.end(callback)` must not wait forever.
+   */
+  #drop(args: unknown[]): void {
+    const callback = args[args.length - 1]
+    if (typeof callback === 'function') process.nextTick(callback, this.#commitError)
+  }
+
   #abort(error: unknown): void {
     this.#state = 'aborted'
     this.#commitError = error
