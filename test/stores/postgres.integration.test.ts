@@ -194,6 +194,29 @@ describe('createPostgresStore', { skip }, () => {
     }
   })
 
+  it('works for a role with only read and write grants on a table that exists', async () => {
+    const admin = pool()
+    const owner = createPostgresStore({ pool: admin, schema, table: 'granted_sessions' })
+    await owner.set(newIdHash(), record())
+    const role = uniqueName()
+    await admin.query(`CREATE ROLE "${role}" LOGIN`)
+    const limited = new pg.Pool({ ...POSTGRES, user: role, max: 2 })
+    try {
+      await admin.query(`GRANT USAGE ON SCHEMA "${schema}" TO "${role}"`)
+      await admin.query(
+        `GRANT SELECT, INSERT, UPDATE, DELETE ON "${schema}".granted_sessions TO "${role}"`,
+      )
+      const store = createPostgresStore({ pool: limited, schema, table: 'granted_sessions' })
+      const idHash = newIdHash()
+      await store.set(idHash, record({ data: { user: 'ann' } }))
+      assert.deepEqual((await store.get(idHash))?.data, { user: 'ann' })
+    } finally {
+      await limited.end()
+      await admin.query(`DROP OWNED BY "${role}"`)
+      await admin.query(`DROP ROLE "${role}"`)
+    }
+  })
+
   it('fails with StoreUnavailableError when the server is unreachable', async () => {
     const unreachable = new pg.Pool({ ...POSTGRES, port: 1 })
     const store = createPostgresStore({ pool: unreachable, queryTimeoutMs: 500 })

@@ -21,7 +21,7 @@ function h2Request(
     stream.setEncoding('utf8')
     stream.on('response', (received) => {
       status = Number(received[':status'])
-      cookies = (received['set-cookie']) ?? []
+      cookies = received['set-cookie'] ?? []
     })
     stream.on('data', (chunk: string) => (body += chunk))
     stream.on('end', () => {

@@ -32,8 +32,9 @@ export interface PostgresStoreOptions {
   readonly table?: string
   /**
    * Create the schema, the table and its indexes on first use (`IF NOT EXISTS`, under an
-   * advisory lock so several processes can start at once). Turn it off when migrations create
-   * them; {@link postgresSessionTableSQL} prints the statements.
+   * advisory lock so several processes can start at once), unless the table already exists:
+   * then nothing is run, so a role with only read and write grants works too. Turn it off when
+   * migrations create them; {@link postgresSessionTableSQL} prints the statements.
    * @defaultValue true
    */
   readonly createTable?: boolean
@@ -266,6 +267,16 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     ready ??= (async () => {
       const client = await pool.connect()
       try {
+        // PostgreSQL checks the CREATE privilege before IF NOT EXISTS: an app role without it
+        // would fail on a table that is there.
+        const found = await client.query<{ present: boolean }>(
+          'SELECT to_regclass($1) IS NOT NULL AS present',
+          [table],
+        )
+        if (found.rows[0]?.present === true) {
+          client.release()
+          return
+        }
         await client.query('BEGIN')
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cloakroom:${table}`])
         await client.query(setup)
