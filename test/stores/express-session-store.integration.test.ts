@@ -9,7 +9,7 @@ import {
   type ExpressSessionStoreLike,
   type StoredSession,
 } from '../../src/index.js'
-import { newIdHash, storedRecord } from '../helpers/stored-records.js'
+import { HOUR, newIdHash, storedRecord } from '../helpers/stored-records.js'
 import { runStoreSuite } from '../../src/testing.js'
 import { serviceSkip, sharedRedisClient, uniqueName } from '../helpers/services.js'
 import { runStoreConcurrencySuite } from '../helpers/store-concurrency.js'
@@ -145,6 +145,32 @@ describe('fromExpressSessionStore', () => {
     await store.delete(id)
     await new Promise((resolve) => setTimeout(resolve, 300))
     assert.equal(await store.get(id), undefined, 'the late write did not bring the session back')
+  })
+
+  it('ends by owner only the sessions that still belong to the owner in their turn', async () => {
+    const inner = new session.MemoryStore()
+    const listAll = inner.all.bind(inner)
+    let duringListing: (() => Promise<unknown>) | undefined
+    inner.all = (callback) =>
+      listAll((error, sessions) => {
+        const hook = duringListing
+        duringListing = undefined
+        void (hook ?? (() => Promise.resolve()))().then(() => callback(error, sessions))
+      })
+    const store = fromExpressSessionStore(inner)
+    const id = newIdHash()
+    await store.set(id, record({ owner: 'alice' }))
+    // While "log out everywhere" lists alice's sessions, this one is handed to bob.
+    duringListing = () =>
+      store.patch(id, {
+        data: { set: new Map(), deleted: new Set() },
+        system: { set: new Map(), deleted: new Set() },
+        lastActive: Date.now(),
+        expires: Date.now() + HOUR,
+        owner: 'bob',
+      })
+    assert.equal(await store.deleteByOwner('alice'), 0)
+    assert.equal((await store.get(id))?.owner, 'bob')
   })
 
   it('refuses to list or end sessions by owner when the wrapped store has no all()', async () => {

@@ -342,10 +342,13 @@ export function fromExpressSessionStore(
       let count = 0
       for (const [idHash, record] of sessions) {
         if (record.owner !== owner || idHash === exceptIdHash) continue
-        await exclusive('deleteByOwner', idHash, (calls) =>
-          calls.call((callback) => store.destroy(idHash, callback)),
-        )
-        count++
+        // Read again in the session's turn: it may have changed owner since the listing.
+        const deleted = await exclusive('deleteByOwner', idHash, async (calls) => {
+          if ((await calls.read(idHash))?.owner !== owner) return false
+          await calls.call((callback) => store.destroy(idHash, callback))
+          return true
+        })
+        if (deleted) count++
       }
       return count
     },
