@@ -376,10 +376,6 @@ class Interception implements ResponseInterceptor {
   }
 
   /**
-   * Answers for a failed commit. The wrappers stay: what the application still sends (the page it
-   * meant to send, the rest of a stream) is dropped, not written after the end.
-   */
-  /**
    * Drops a call the failed commit will never send, but still calls its callback (with the
    * commit's error, on a later tick, as a stream reports a failed write): a handler awaiting
    * `res.end(callback)` must not wait forever.
@@ -389,6 +385,10 @@ class Interception implements ResponseInterceptor {
     if (typeof callback === 'function') process.nextTick(callback, this.#commitError)
   }
 
+  /**
+   * Answers for a failed commit. The wrappers stay: what the application still sends (the page it
+   * meant to send, the rest of a stream) is dropped, not written after the end.
+   */
   #abort(error: unknown): void {
     this.#state = 'aborted'
     this.#commitError = error
