@@ -551,6 +551,21 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     }
     if (previous !== '' && previous !== owner && (owner !== undefined || mode !== 'patch')) {
       await client.zRem(ownerKey(previous), [idHash])
+      // Another writer may have given the session back to `previous` since this write (it
+      // indexes first, then writes): the removal above may have taken its entry, so it goes
+      // back. An entry too many is filtered out when read; a missing one would escape revocation.
+      const [current, currentUntil] = (await client.hmGet(sessionKey(idHash), [
+        'owner',
+        'ownerUntil',
+      ])) as (string | null)[]
+      if (current === previous && currentUntil != null) {
+        const later = now()
+        await evaluate(client, INDEX, ownerKey(previous), [
+          idHash,
+          String(later),
+          ttlOf(Number(currentUntil), later),
+        ])
+      }
     } else if (owner === undefined && mode === 'patch' && previous !== '') {
       await keepIndex(client, idHash, previous, reply.ownerUntil, expires, time)
     }
