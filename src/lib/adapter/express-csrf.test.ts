@@ -17,6 +17,10 @@ import { session } from './express.js'
 
 // `express4` is an npm alias of express@4, which has no types of its own: it has the same API.
 const express4 = createRequire(import.meta.url)('express4') as typeof express
+const EXPRESS_VERSIONS = [
+  ['Express 5', express],
+  ['Express 4', express4],
+] as const
 
 function appOf(framework: typeof express): Express {
   const app = framework()
@@ -74,10 +78,7 @@ describe('csrf (cloakroom/express)', () => {
   })
 
   it('reads the form itself and a body parser mounted after it skips it (Express 4 and 5)', async () => {
-    for (const [name, framework] of [
-      ['Express 5', express],
-      ['Express 4', express4],
-    ] as const) {
+    for (const [name, framework] of EXPRESS_VERSIONS) {
       const app = appOf(framework)
       app.use(csrf())
       app.use(framework.urlencoded({ extended: false }))
@@ -99,10 +100,7 @@ describe('csrf (cloakroom/express)', () => {
   })
 
   it('answers 413 for a form over 1 MiB that it would read itself, not an empty req.body', async () => {
-    for (const [name, framework] of [
-      ['Express 5', express],
-      ['Express 4', express4],
-    ] as const) {
+    for (const [name, framework] of EXPRESS_VERSIONS) {
       const app = appOf(framework)
       app.use(csrf())
       app.post('/save', (req, res) => {

@@ -1,6 +1,7 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { checkCsrf, resolveCsrfOptions, type CsrfOptions } from '../http/csrf.js'
-import { formFieldOf, mediaTypeOf, singleFieldValue } from '../http/form-field.js'
+import { mediaTypeOf } from '../http/form-body.js'
+import { formFieldOf, singleFieldValue } from '../http/form-field.js'
 
 /** Reads the token field from the body Fastify's content-type parser produced. */
 function bodyField(request: FastifyRequest, field: string): string | undefined {

@@ -478,14 +478,12 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
       (planned === 'delete' || view.invalidated || view.regenerated || identity.owner !== owner)
     const action = ends && planned === 'none' ? 'delete' : planned
     if (action === 'none') return []
-    const headers =
-      action === 'write' && data !== undefined && system !== undefined
-        ? await (ends
-            ? revocableCookie(revocation, view, state, data, system, ends)
-            : writeOrKeep(view, state, () =>
-                revocableCookie(revocation, view, state, data, system, ends),
-              ))
-        : [deletion, ...staleChunks(state, 0)]
+    let headers: readonly string[] = [deletion, ...staleChunks(state, 0)]
+    if (action === 'write' && data !== undefined && system !== undefined) {
+      const build = () => revocableCookie(revocation, view, state, data, system, ends)
+      // A new identity must be written: only a mere re-issue may keep the old cookie instead.
+      headers = await (ends ? build() : writeOrKeep(view, state, build))
+    }
     // Only once the cookie is built: a commit that fails (a session too large) ends nothing.
     if (ends) await revocation.revoke(identity, state?.stale ?? [])
     return headers

@@ -3,6 +3,16 @@ import type { IncomingMessage } from 'node:http'
 /** The largest form body {@link readFormBody} reads. */
 export const MAX_FORM_BYTES = 1024 * 1024
 
+/**
+ * The media type of a request's `Content-Type`, lower case and without parameters.
+ *
+ * @param contentType the header's value
+ * @returns the media type, such as `application/x-www-form-urlencoded`, or `''`
+ */
+export function mediaTypeOf(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase()
+}
+
 /** A request's form body, read once: its fields (empty when they were not kept) and its size. */
 export interface ReadFormBody {
   /** The fields, when the body was kept; empty otherwise. */
@@ -76,9 +86,8 @@ function readUpTo(req: IncomingMessage, limit: number): Promise<ReadFormBody> {
 export function readFormBodyOnce(req: IncomingMessage, limit: number): Promise<ReadFormBody> {
   const cached = forms.get(req)
   if (cached !== undefined) return cached
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
   const read =
-    type !== 'application/x-www-form-urlencoded'
+    mediaTypeOf(req.headers['content-type']) !== 'application/x-www-form-urlencoded'
       ? Promise.resolve({ form: new URLSearchParams(), bytes: 0, kept: limit })
       : readUpTo(req, limit)
   forms.set(req, read)

@@ -1,19 +1,9 @@
 import type { IncomingMessage } from 'node:http'
 import { FormTooLargeError } from '../errors.js'
-import { MAX_FORM_BYTES, readFormBodyOnce } from './form-body.js'
+import { MAX_FORM_BYTES, mediaTypeOf, readFormBodyOnce } from './form-body.js'
 
 /** A urlencoded form as an object: one string per field, or every string of a repeated field. */
 export type FormObject = Record<string, string | string[]>
-
-/**
- * The media type of a request's `Content-Type`, lower case and without parameters.
- *
- * @param contentType the header's value
- * @returns the media type, such as `application/x-www-form-urlencoded`, or `''`
- */
-export function mediaTypeOf(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0]!.trim().toLowerCase()
-}
 
 /**
  * Reads one field of a body that a framework's body parser produced: a string field, or the

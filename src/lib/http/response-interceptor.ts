@@ -127,20 +127,22 @@ function takeWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
     for (const [name, value] of Object.entries(last as OutgoingHttpHeaders)) {
       if (value !== undefined) res.setHeader(name, value)
     }
-  } else if (last.length > 0 && Array.isArray(last[0])) {
-    // A name given in several pairs keeps each value, as writeHead does.
-    const pairs = last as [string, string | string[]][]
-    for (const [name] of pairs) if (name) res.removeHeader(name)
-    for (const [name, value] of pairs) if (name) res.appendHeader(name, value)
   } else {
-    if (last.length % 2 !== 0) return args
-    const flat = last as unknown[]
-    for (let index = 0; index < flat.length; index += 2) res.removeHeader(String(flat[index]))
-    for (let index = 0; index < flat.length; index += 2) {
+    // Pairs, or a flat list read as pairs: a name given several times keeps each value.
+    let pairs = last as [string, unknown][]
+    if (last.length === 0 || !Array.isArray(last[0])) {
+      if (last.length % 2 !== 0) return args
+      pairs = []
+      for (let index = 0; index < last.length; index += 2) {
+        const name: unknown = last[index]
+        pairs.push([typeof name === 'string' ? name : '', last[index + 1]])
+      }
+    }
+    for (const [name] of pairs) if (name) res.removeHeader(name)
+    for (const [name, value] of pairs) {
       // 0 and '' are values too (Content-Length: 0).
-      const value = flat[index + 1]
-      if (flat[index] && value !== undefined && value !== null) {
-        res.appendHeader(String(flat[index]), value as string | readonly string[])
+      if (name && value !== undefined && value !== null) {
+        res.appendHeader(name, value as string | readonly string[])
       }
     }
   }

@@ -1,5 +1,4 @@
-import { MAX_FORM_BYTES } from './form-body.js'
-import { mediaTypeOf } from './form-field.js'
+import { MAX_FORM_BYTES, mediaTypeOf } from './form-body.js'
 
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
 

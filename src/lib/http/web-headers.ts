@@ -1,12 +1,12 @@
 import { applySessionCookies, type HeaderCarrier } from './carrier.js'
 
 /**
- * Library-internal: adapts Web `Headers` to the {@link HeaderCarrier} seam.
+ * Adapts Web `Headers` to the {@link HeaderCarrier} seam.
  *
  * @param headers the headers
  * @returns their header carrier
  */
-export function webHeaderCarrier(headers: Headers): HeaderCarrier {
+function webHeaderCarrier(headers: Headers): HeaderCarrier {
   return {
     get: (name) => headers.get(name) ?? undefined,
     set: (name, value) => headers.set(name, value),
