@@ -102,6 +102,7 @@ export {
   CsrfError,
   type CsrfFailure,
   FormTooLargeError,
+  InvalidArgumentError,
   SessionCommittedError,
   StoreUnavailableError,
   UnserializableValueError,

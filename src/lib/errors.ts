@@ -9,6 +9,7 @@ export type CloakroomErrorCode =
   | 'ERR_STORE_UNAVAILABLE'
   | 'ERR_CSRF_REJECTED'
   | 'ERR_FORM_TOO_LARGE'
+  | 'ERR_INVALID_ARGUMENT'
 
 /**
  * The base class of every error Cloakroom throws; `code` tells them apart.
@@ -206,5 +207,23 @@ export class FormTooLargeError extends CloakroomError {
         'Mount a body parser with a higher limit before csrf() to accept larger forms.',
     )
     this.limit = limit
+  }
+}
+
+/**
+ * A session method was given an argument it cannot accept, such as an owner id that no store
+ * could index (see `session.setOwner()`). Thrown at the call, before anything changes.
+ */
+export class InvalidArgumentError extends CloakroomError {
+  /** The argument at fault, such as `owner`. */
+  readonly argument: string
+
+  /**
+   * @param argument the argument at fault
+   * @param message what is wrong and how to fix it
+   */
+  constructor(argument: string, message: string) {
+    super('ERR_INVALID_ARGUMENT', `Invalid argument "${argument}": ${message}`)
+    this.argument = argument
   }
 }

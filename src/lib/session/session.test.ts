@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { SessionCommittedError, UnserializableValueError } from '../errors.js'
+import { InvalidArgumentError, SessionCommittedError, UnserializableValueError } from '../errors.js'
 import { jsonSerializer } from './serializer.js'
 import { Session, sessionChanges, type SessionInit } from './session.js'
 
@@ -294,6 +294,25 @@ describe('Session', () => {
       assert.equal(sessionChanges(session).readSystem('owner'), 'u1')
       session.setOwner(null)
       assert.equal(session.owner, undefined)
+    })
+
+    it('refuses an owner that stores cannot index, and changes nothing', () => {
+      const session = fresh()
+      session.setOwner('kept')
+      for (const owner of ['', 'x'.repeat(513), 'nul\u0000', 'half\ud800', '\udc00', 42]) {
+        assert.throws(
+          () => session.setOwner(owner as string),
+          (error: unknown) =>
+            error instanceof InvalidArgumentError &&
+            error.code === 'ERR_INVALID_ARGUMENT' &&
+            error.argument === 'owner',
+          JSON.stringify(owner),
+        )
+      }
+      assert.equal(session.owner, 'kept')
+      session.setOwner('x'.repeat(512))
+      session.setOwner('emoji 😀 and ünïcode')
+      assert.equal(session.owner, 'emoji 😀 and ünïcode')
     })
   })
 

@@ -1,4 +1,4 @@
-import { SessionCommittedError } from '../errors.js'
+import { InvalidArgumentError, SessionCommittedError } from '../errors.js'
 import { ChangeTrackingMap, jsonEqual, type NamespaceChanges } from './change-tracking.js'
 import { createCsrfToken } from './csrf-token.js'
 import type { JsonValue, Serializer } from './serializer.js'
@@ -442,10 +442,13 @@ export class Session<Data extends object = DefaultSessionData> {
    * Records which user the session belongs to, so the factory can list and end a user's sessions
    * ("log out other devices"). Call it at login, after {@link Session.regenerate}.
    *
-   * @param owner the user's id, or null to remove it
+   * @param owner the user's id (1 to 512 characters, without U+0000 or
+   *   unpaired surrogates, which stores cannot index), or null to remove it
+   * @throws {@link InvalidArgumentError} when `owner` is not such a string
    * @throws {@link SessionCommittedError} when the response headers were already sent
    */
   setOwner(owner: string | null): void {
+    if (owner !== null) checkOwner(owner)
     const system = this.#mutable('setOwner').system
     if (owner === null) system.delete(OWNER_FIELD)
     else system.set(OWNER_FIELD, owner)
@@ -470,6 +473,32 @@ export class Session<Data extends object = DefaultSessionData> {
 export const CSRF_TOKEN_FIELD = 'csrf'
 /** The library-owned field that holds the session's owner (see {@link Session.setOwner}). */
 export const OWNER_FIELD = 'owner'
+
+/**
+ * The longest owner id {@link Session.setOwner} accepts, in UTF-16 code units: at most 1.5 KB
+ * of UTF-8, well inside what a PostgreSQL index entry or a Redis key name can hold.
+ */
+const MAX_OWNER_LENGTH = 512
+
+/** U+0000, or (with the `u` flag a pair is one code point) an unpaired surrogate. */
+// eslint-disable-next-line no-control-regex -- U+0000 is exactly what this looks for
+const UNINDEXABLE = /[\u0000\p{Cs}]/u
+
+function checkOwner(owner: unknown): void {
+  if (typeof owner !== 'string' || owner === '' || owner.length > MAX_OWNER_LENGTH) {
+    throw new InvalidArgumentError(
+      'owner',
+      `expected a user id of 1 to ${MAX_OWNER_LENGTH} characters, or null to remove the owner.`,
+    )
+  }
+  if (UNINDEXABLE.test(owner)) {
+    throw new InvalidArgumentError(
+      'owner',
+      'the user id contains U+0000 or an unpaired surrogate, which session stores cannot index. ' +
+        'Pass the id as stored in your user table.',
+    )
+  }
+}
 /** The prefix of the library-owned fields that hold flash queues: `flash:<queue>`. */
 export const FLASH_FIELD_PREFIX = 'flash:'
 

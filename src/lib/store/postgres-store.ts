@@ -3,7 +3,8 @@ import type { Pool, QueryResult, QueryResultRow } from 'pg'
 import { ConfigError } from '../errors.js'
 import { setMember, type JsonValue } from '../session/serializer.js'
 import { createStoreCaller, type CallDeadline } from './store-call.js'
-import { plainRecord } from './stored-record.js'
+import { fromStorableKey, toStorableKey } from './storable-key.js'
+import { isNamespace } from './stored-record.js'
 import type {
   PruneOptions,
   SessionStore,
@@ -173,12 +174,55 @@ interface SessionRow {
   owner: string | null
 }
 
+/**
+ * The key of a wrapped value: `{"\u0001json": "<JSON text>"}` stands for the value that JSON
+ * text encodes. `jsonb` refuses strings with U+0000 or an unpaired surrogate (anywhere inside a
+ * value, object keys included); such a value is stored as its JSON text, where both are escapes.
+ * A value that is itself an object with this key is wrapped too, so reading is unambiguous.
+ */
+const WRAPPED = '\u0001json'
+
+/** The escapes `JSON.stringify` writes for U+0000 and unpaired surrogates (and a few look-alikes). */
+const JSONB_REFUSES = /\\u(?:0000|d[89a-f])/i
+
+function needsWrapping(value: JsonValue): boolean {
+  return (
+    (isNamespace(value) && Object.hasOwn(value, WRAPPED)) ||
+    JSONB_REFUSES.test(JSON.stringify(value))
+  )
+}
+
+/** A namespace's entries as a `jsonb` object text, keys escaped and values wrapped as needed. */
 function jsonObject(entries: Iterable<readonly [string, JsonValue]>): string {
   const object: Record<string, JsonValue> = {}
+  let wrap = false
   for (const [key, value] of entries) {
-    setMember(object, key, value)
+    setMember(object, toStorableKey(key), value)
+    if (isNamespace(value) && Object.hasOwn(value, WRAPPED)) wrap = true
+  }
+  const text = JSON.stringify(object)
+  if (!wrap && !JSONB_REFUSES.test(text)) return text
+  for (const key of Object.keys(object)) {
+    const value = object[key]!
+    if (needsWrapping(value)) setMember(object, key, { [WRAPPED]: JSON.stringify(value) })
   }
   return JSON.stringify(object)
+}
+
+/** Reads a namespace written by {@link jsonObject}. */
+function namespaceOf(value: unknown): Record<string, JsonValue> {
+  const namespace: Record<string, JsonValue> = {}
+  if (!isNamespace(value)) return namespace
+  for (const stored of Object.keys(value)) {
+    const item = value[stored]!
+    const wrapped = isNamespace(item) ? item[WRAPPED] : undefined
+    setMember(
+      namespace,
+      fromStorableKey(stored),
+      typeof wrapped === 'string' ? (JSON.parse(wrapped) as JsonValue) : item,
+    )
+  }
+  return namespace
 }
 
 /** Sends one query on a pooled connection, within its operation's deadline. */
@@ -351,8 +395,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           return undefined
         }
         const record: StoredSession = {
-          data: plainRecord(row.data),
-          system: plainRecord(row.system),
+          data: namespaceOf(row.data),
+          system: namespaceOf(row.system),
           created: Number(row.created),
           lastActive: Number(row.last_active),
           expires: Number(row.expires),
@@ -404,9 +448,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
            WHERE id_hash = $1 AND expires > $10`,
           [
             idHash,
-            [...patch.data.deleted],
+            Array.from(patch.data.deleted, toStorableKey),
             jsonObject(patch.data.set),
-            [...patch.system.deleted],
+            Array.from(patch.system.deleted, toStorableKey),
             jsonObject(patch.system.set),
             patch.lastActive,
             patch.expires,

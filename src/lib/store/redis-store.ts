@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { RedisClientOptions } from 'redis'
 import { ConfigError } from '../errors.js'
+import { setMember, type JsonValue } from '../session/serializer.js'
+import { fromStorableKey, toStorableKey } from './storable-key.js'
 import { createStoreCaller, type CallDeadline } from './store-call.js'
 import { StatsTally } from './stored-record.js'
-import { setMember, type JsonValue } from '../session/serializer.js'
 import type {
   SessionPatch,
   SessionStore,
@@ -217,9 +218,17 @@ function decodeRecord(fields: Record<string, string>): StoredSession | undefined
   const system: Record<string, JsonValue> = {}
   for (const field of Object.keys(fields)) {
     if (field.startsWith(DATA)) {
-      setMember(data, field.slice(DATA.length), JSON.parse(fields[field]!) as JsonValue)
+      setMember(
+        data,
+        fromStorableKey(field.slice(DATA.length)),
+        JSON.parse(fields[field]!) as JsonValue,
+      )
     } else if (field.startsWith(SYSTEM)) {
-      setMember(system, field.slice(SYSTEM.length), JSON.parse(fields[field]!) as JsonValue)
+      setMember(
+        system,
+        fromStorableKey(field.slice(SYSTEM.length)),
+        JSON.parse(fields[field]!) as JsonValue,
+      )
     }
   }
   return {
@@ -402,7 +411,8 @@ class DeadlineClient implements RedisStoreClient {
  *
  * @remarks
  * Key layout, for a prefix `p:`: the session `p:{<idHash>}` is a hash with the fields
- * `d:<key>` (user values, JSON), `s:<key>` (library fields, JSON), `created`, `lastActive`,
+ * `d:<key>` (user values, JSON), `s:<key>` (library fields, JSON; a key with U+0000 or an
+ * unpaired surrogate is escaped, see `storable-key.ts`), `created`, `lastActive`,
  * `expires`, `owner` and `ownerUntil`; the owner index `p:owner:{<owner>}` is a sorted set of
  * id hashes. The braces are Redis Cluster hash tags: every command touches one key, so it works
  * on a cluster, but a session and its owner index live on different slots and are written by
@@ -584,9 +594,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       String(record.expires),
     ]
     for (const key of Object.keys(record.data))
-      set.push(DATA + key, JSON.stringify(record.data[key]))
+      set.push(DATA + toStorableKey(key), JSON.stringify(record.data[key]))
     for (const key of Object.keys(record.system))
-      set.push(SYSTEM + key, JSON.stringify(record.system[key]))
+      set.push(SYSTEM + toStorableKey(key), JSON.stringify(record.system[key]))
     return set
   }
 
@@ -633,10 +643,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       return run('patch', (client) => {
         const deleted: string[] = []
         const set = ['lastActive', String(patch.lastActive), 'expires', String(patch.expires)]
-        for (const key of patch.data.deleted) deleted.push(DATA + key)
-        for (const key of patch.system.deleted) deleted.push(SYSTEM + key)
-        for (const [key, value] of patch.data.set) set.push(DATA + key, JSON.stringify(value))
-        for (const [key, value] of patch.system.set) set.push(SYSTEM + key, JSON.stringify(value))
+        for (const key of patch.data.deleted) deleted.push(DATA + toStorableKey(key))
+        for (const key of patch.system.deleted) deleted.push(SYSTEM + toStorableKey(key))
+        for (const [key, value] of patch.data.set)
+          set.push(DATA + toStorableKey(key), JSON.stringify(value))
+        for (const [key, value] of patch.system.set)
+          set.push(SYSTEM + toStorableKey(key), JSON.stringify(value))
         return write(client, idHash, 'patch', { deleted, set }, patch.expires, patch.owner)
       })
     },

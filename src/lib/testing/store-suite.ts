@@ -145,6 +145,37 @@ export function runStoreSuite(
         assert.equal(Object.getPrototypeOf(read.data), Object.prototype)
       })
 
+      it('keeps any string: U+0000 and unpaired surrogates in keys and values, on set and patch', async () => {
+        const store = await open()
+        const id = newIdHash()
+        const awkward = 'nul\u0000 high\ud800 low\udc00 pair😀 \\u0000'
+        const data: Record<string, JsonValue> = {
+          plain: awkward,
+          nested: { [awkward]: [awkward, { deeper: awkward }] },
+          [awkward]: 'a key like that',
+          lookalike: { '\u0001json': '[1]' },
+          '\u0001"x"': 'a key like an escaped one',
+        }
+        const system: Record<string, JsonValue> = { flash: [awkward] }
+        await store.set(id, record({ data, system }))
+        const read = await store.get(id)
+        assert.deepEqual(read?.data, data)
+        assert.deepEqual(read?.system, system)
+
+        await store.patch(
+          id,
+          patchOf({ patched: awkward, [`${awkward}2`]: { [awkward]: awkward } }, [awkward]),
+        )
+        assert.deepEqual((await store.get(id))?.data, {
+          plain: data.plain,
+          nested: data.nested,
+          lookalike: data.lookalike,
+          '\u0001"x"': data['\u0001"x"'],
+          patched: awkward,
+          [`${awkward}2`]: { [awkward]: awkward },
+        })
+      })
+
       it('replaces the whole record on set', async () => {
         const store = await open()
         const id = newIdHash()
