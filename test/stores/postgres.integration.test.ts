@@ -121,6 +121,38 @@ describe('createPostgresStore', { skip }, () => {
     assert.notEqual(await store.get(live), undefined)
   })
 
+  it('takes times with fractions of a millisecond (a clock built on performance.now())', async () => {
+    const table = uniqueName()
+    const store = createPostgresStore({
+      pool: pool(),
+      schema,
+      table,
+      now: () => performance.timeOrigin + performance.now(),
+    })
+    const time = Date.now() + 0.25
+    const id = newIdHash()
+    const written = record({ created: time, lastActive: time, expires: time + HOUR, owner: 'u1' })
+    assert.equal(await store.set(id, written), true)
+    const read = await store.get(id)
+    assert.deepEqual(
+      [read?.created, read?.lastActive, read?.expires],
+      [Math.floor(time), Math.floor(time), Math.floor(time + HOUR)],
+    )
+    const patch = { data: { set: new Map([['a', 1]]), deleted: new Set<string>() } }
+    const system = { set: new Map(), deleted: new Set<string>() }
+    const later = { lastActive: time + 1.5, expires: time + 2 * HOUR + 0.5 }
+    assert.equal(await store.patch(id, { ...patch, system, ...later }), true)
+    assert.equal(await store.touch(id, later.lastActive, later.expires), true)
+    assert.equal(await store.set(id, written, { onlyIfExists: true }), true)
+    assert.deepEqual(
+      (await store.listByOwner('u1')).map((entry) => entry.idHash),
+      [id],
+    )
+    await store.set(newIdHash(), record({ expires: time - 1000.5 }))
+    assert.equal(await store.prune(), 1)
+    assert.equal(await store.deleteByOwner('u1'), 1)
+  })
+
   it('quotes schema and table names', async () => {
     const table = `odd "name"; DROP TABLE x; --`
     const store = createPostgresStore({ pool: pool(), schema, table })

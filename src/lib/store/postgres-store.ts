@@ -297,9 +297,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     throw new ConfigError('createTable', 'expected true or false.')
   const timeoutMs = positiveInteger('queryTimeoutMs', options.queryTimeoutMs, 2000)
   const batchSize = positiveInteger('pruneBatchSize', options.pruneBatchSize, 1000)
-  const now = options.now ?? Date.now
-  if (typeof now !== 'function')
+  const clock = options.now ?? Date.now
+  if (typeof clock !== 'function')
     throw new ConfigError('now', 'expected a function returning milliseconds.')
+  /** Times are `bigint` columns, which refuse a fraction: a clock may have one. */
+  const now = (): number => Math.floor(clock())
   const onError = options.onError ?? logPoolError
   if (typeof onError !== 'function') throw new ConfigError('onError', 'expected a function.')
   const reportError = (error: unknown): void => onError(error)
@@ -412,9 +414,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           idHash,
           jsonObject(Object.entries(record.data)),
           jsonObject(Object.entries(record.system)),
-          record.created,
-          record.lastActive,
-          record.expires,
+          Math.floor(record.created),
+          Math.floor(record.lastActive),
+          Math.floor(record.expires),
           record.owner ?? null,
         ]
         if (setOptions?.onlyIfExists === true) {
@@ -452,8 +454,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
             jsonObject(patch.data.set),
             Array.from(patch.system.deleted, toStorableKey),
             jsonObject(patch.system.set),
-            patch.lastActive,
-            patch.expires,
+            Math.floor(patch.lastActive),
+            Math.floor(patch.expires),
             ownerChanged,
             patch.owner ?? null,
             now(),
@@ -467,7 +469,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       return run('touch', async (query) => {
         const { rowCount } = await query(
           `UPDATE ${table} SET last_active = $2, expires = $3 WHERE id_hash = $1 AND expires > $4`,
-          [idHash, lastActive, expires, now()],
+          [idHash, Math.floor(lastActive), Math.floor(expires), now()],
         )
         return rowCount === 1
       })
