@@ -69,6 +69,27 @@ describe('session (cloakroom/fastify)', () => {
     }
   })
 
+  it('answers HEAD for a returned Response without a body, with the cookie', async () => {
+    for (const [name, make] of factories) {
+      const app = Fastify()
+      await app.register(session, { factory: make() })
+      app.get('/', (request) => {
+        request.session.set('seen', true)
+        return new Response(null, { status: 200, headers: { 'x-upstream': 'yes' } })
+      })
+      await over(app, async (origin) => {
+        for (const method of ['HEAD', 'GET']) {
+          const response = await fetch(`${origin}/`, { method })
+          assert.equal(response.status, 200, `${name} ${method}`)
+          assert.equal(response.headers.get('x-upstream'), 'yes', `${name} ${method}`)
+          assert.equal(response.headers.get('content-length'), '0', `${name} ${method}`)
+          assert.equal(response.headers.getSetCookie().length, 1, `${name} ${method}`)
+          assert.equal(await response.text(), '', `${name} ${method}`)
+        }
+      })
+    }
+  })
+
   it('keeps a Set-Cookie that middleware set on reply.raw', async () => {
     const app = Fastify()
     await app.register(session, { factory: factories[0]![1]() })

@@ -70,6 +70,9 @@ function unwrapResponse(reply: FastifyReply, payload: unknown): unknown {
   })
   // reply.header appends each Set-Cookie to those already set.
   for (const cookie of response.headers.getSetCookie()) reply.header('set-cookie', cookie)
+  // Fastify's HEAD hook takes an empty string but fails on null; an onSend hook cannot hand on
+  // undefined (it keeps the previous payload). GET keeps null: a 204 or 304 must not get a length.
+  if (response.body === null && reply.request.method === 'HEAD') return ''
   return response.body
 }
 
