@@ -306,6 +306,42 @@ describe('interceptResponse', () => {
     assert.deepEqual(seen, [true, true])
   })
 
+  it('refuses header changes and ignores a new status after end while a store commit is pending, as node:http does', async () => {
+    const codes: unknown[] = []
+    const answer = await serveOnce((res) => {
+      // A wrapper another library put on the response itself, before the interception.
+      const setHeader = res.setHeader.bind(res)
+      const wrapper: typeof res.setHeader = (name, value) =>
+        setHeader(name, name === 'x-early' ? 'kept' : value)
+      res.setHeader = wrapper
+      interceptResponse(res, storeCommit(['a=1']))
+      res.setHeader('x-early', 'wrapped')
+      res.end('sent')
+      for (const change of [
+        () => res.setHeader('x-late', 'set'),
+        () => res.appendHeader('x-late', 'appended'),
+        () => res.removeHeader('x-early'),
+      ]) {
+        try {
+          change()
+          codes.push('no error')
+        } catch (error) {
+          codes.push((error as { code?: unknown }).code)
+        }
+      }
+      res.statusCode = 404
+      res.statusMessage = 'Changed'
+      res.on('finish', () => codes.push(res.setHeader === wrapper ? 'wrapper back' : 'lost'))
+    })
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.deepEqual(codes, [...Array(3).fill('ERR_HTTP_HEADERS_SENT'), 'wrapper back'])
+    assert.equal(answer.status, 200)
+    assert.equal(answer.headers['x-early'], 'kept')
+    assert.equal(answer.headers['x-late'], undefined)
+    assert.deepEqual(answer.headers['set-cookie'], ['a=1'])
+    assert.equal(answer.body, 'sent')
+  })
+
   it('reports a held-back call that fails when replayed, instead of an unhandled rejection', async () => {
     const reported: unknown[] = []
     const answer = await serveOnce((res) => {

@@ -183,6 +183,13 @@ export function interceptResponse(
 
 type State = 'waiting' | 'committing' | 'done' | 'aborted'
 
+/** The methods that change headers, refused while a commit is awaited, and their verbs. */
+const HEADER_CHANGES = [
+  ['setHeader', 'set'],
+  ['appendHeader', 'append'],
+  ['removeHeader', 'remove'],
+] as const
+
 /** One response's interception; a class, so a request allocates as little as possible. */
 class Interception implements ResponseInterceptor {
   readonly #res: ServerResponse
@@ -196,6 +203,10 @@ class Interception implements ResponseInterceptor {
   /** A held-back write answered false: the writer waits for 'drain'. */
   #toldToWait = false
   #commitError: unknown
+  /** The status when the commit started to be awaited; a status set meanwhile is undone. */
+  #heldStatus: [number, string] | undefined
+  /** The response's own `setHeader`... properties (wrappers), put back when the commit settles. */
+  #ownHeaderMethods: (PropertyDescriptor | undefined)[] | undefined
   // The response's own methods (restored once committed) and the wrappers put over them: fields,
   // not a list of entries, so a request allocates only the four wrappers.
   #writeHead!: Method
@@ -319,14 +330,48 @@ class Interception implements ResponseInterceptor {
   }
 
   /**
-   * While the commit is awaited, `res.headersSent` says true: the application has sent its
-   * response, and a framework that checks (Express's final handler, Koa) must not start another.
-   * An own property over node:http's getter, removed when the commit settles (only responses that
-   * wait for a store pay for the deletion).
+   * While the commit is awaited, the response behaves as node:http's does once its head is out:
+   * the application has sent it, and a framework that checks (Express's final handler, Koa) must
+   * not start another.
+   *
+   * - `res.headersSent` says true;
+   * - `setHeader`, `appendHeader` and `removeHeader` throw `ERR_HTTP_HEADERS_SENT`, rather than
+   *   change the head held back;
+   * - a status set now is undone before the held-back calls are replayed.
+   *
+   * Own properties over node:http's, removed when the commit settles (only responses that wait
+   * for a store pay for the deletion).
    */
   #reportHeadersSent(sent: boolean): void {
-    if (sent) Object.defineProperty(this.#res, 'headersSent', { configurable: true, value: true })
-    else delete (this.#res as { headersSent?: boolean }).headersSent
+    const res = this.#res as unknown as Record<string, unknown>
+    if (sent) {
+      this.#heldStatus = [this.#res.statusCode, this.#res.statusMessage]
+      Object.defineProperty(res, 'headersSent', { configurable: true, value: true })
+      this.#ownHeaderMethods = HEADER_CHANGES.map(([method]) =>
+        Object.getOwnPropertyDescriptor(res, method),
+      )
+      for (const [method, verb] of HEADER_CHANGES) {
+        if (typeof res[method] !== 'function') continue
+        const refuse = (): never => {
+          throw Object.assign(
+            new Error(`Cannot ${verb} headers after they are sent to the client`),
+            {
+              code: 'ERR_HTTP_HEADERS_SENT',
+            },
+          )
+        }
+        Object.defineProperty(res, method, { configurable: true, writable: true, value: refuse })
+      }
+      return
+    }
+    delete res.headersSent
+    // A method another library put on the response itself (a wrapper) comes back as it was.
+    HEADER_CHANGES.forEach(([method], index) => {
+      const own = this.#ownHeaderMethods![index]
+      if (own === undefined) delete res[method]
+      else Object.defineProperty(res, method, own)
+    })
+    ;[this.#res.statusCode, this.#res.statusMessage] = this.#heldStatus!
   }
 
   /**
