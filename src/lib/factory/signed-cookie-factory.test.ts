@@ -176,6 +176,56 @@ describe('createSignedCookieFactory', () => {
       assert.equal(request(cookie, (s) => s.set('user', 'bob')).length, 1)
     })
 
+    it('writes no cookie for changes a request undoes itself', () => {
+      const { request } = setup()
+      const cookie = valueOf(request(undefined, (s) => s.set('user', 'ann'))[0])
+      const undone: [string, (s: Session<Data>) => void][] = [
+        [
+          'a key set, then deleted',
+          (s) => {
+            s.set('blob', 'x')
+            s.delete('blob')
+          },
+        ],
+        [
+          'a key set, then popped',
+          (s) => {
+            s.set('blob', 'x')
+            s.pop('blob')
+          },
+        ],
+        [
+          'a flash message shown on the same page',
+          (s) => {
+            s.flash('saved')
+            s.popFlash()
+          },
+        ],
+        [
+          'a loaded key deleted, then set to its value',
+          (s) => {
+            s.delete('user')
+            s.set('user', 'ann')
+          },
+        ],
+      ]
+      for (const [name, handler] of undone) assert.deepEqual(request(cookie, handler), [], name)
+      const next = valueOf(
+        request(cookie, (s) => {
+          s.delete('user')
+          s.set('user', 'bob')
+        })[0],
+      )
+      request(next, (s) => assert.equal(s.get('user'), 'bob'))
+      const emptied = valueOf(
+        request(cookie, (s) => {
+          s.set('blob', 'x')
+          s.delete('user')
+        })[0],
+      )
+      request(emptied, (s) => assert.deepEqual(s.toJSON(), { blob: 'x' }))
+    })
+
     it('saves nested mutation without changed(), and changed() still forces a write', () => {
       const { request } = setup()
       const cookie = valueOf(request(undefined, (s) => s.set('cart', { items: [] }))[0])

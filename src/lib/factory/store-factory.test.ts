@@ -6,6 +6,7 @@ import { ConfigError, StoreUnavailableError, UnserializableValueError } from '..
 import type { InvalidCookieReason } from '../codec/cookie-codec.js'
 import { createMemoryStore } from '../store/memory-store.js'
 import type { SessionPatch, SessionStore, StoredSession } from '../store/session-store.js'
+import type { Session } from '../session/session.js'
 import { createStoreFactory, type StoreFactoryOptions } from './store-factory.js'
 
 const T0 = Date.UTC(2025, 0, 1)
@@ -294,6 +295,33 @@ describe('createStoreFactory', () => {
   })
 
   describe('commit', () => {
+    it('writes nothing for changes a request undoes itself', async () => {
+      const { request, login, recorder } = setup({ reissueTime: null })
+      const cookie = await login({ user: 'ada' })
+      const undone: ((s: Session<Record<string, unknown>>) => void)[] = [
+        (s) => {
+          s.set('note', 'x')
+          s.delete('note')
+        },
+        (s) => {
+          s.flash('saved')
+          s.popFlash()
+        },
+        (s) => {
+          s.delete('user')
+          s.set('user', 'ada')
+        },
+      ]
+      for (const handler of undone) {
+        recorder.calls.length = 0
+        assert.deepEqual((await request(cookie, handler)).headers, [])
+        assert.deepEqual(
+          recorder.calls.map((call) => call.method),
+          ['get'],
+        )
+      }
+    })
+
     it('patches only the keys a request changed', async () => {
       const { request, login, recorder } = setup()
       const cookie = await login({ user: 'ada', cart: ['tea'], gone: 1 })

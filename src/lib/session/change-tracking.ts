@@ -85,7 +85,12 @@ export class ChangeTrackingMap {
   readonly #serializer: Serializer
   readonly #stored: Readonly<Record<string, JsonValue>> | undefined
   // Allocated on first use: most requests write nothing and hand out no objects.
+  /** Keys added in this request (absent when loaded, or since `clear()`), still present. */
   #written: Set<string> | undefined
+  /**
+   * The loaded form of every loaded key this request handed out, replaced or removed: compared
+   * with what the key holds at commit (a key no longer there was removed).
+   */
   #snapshots: Map<string, string | typeof STORED> | undefined
   #cleared = false
   #frozen = false
@@ -172,7 +177,7 @@ export class ChangeTrackingMap {
    */
   set(key: string, value: unknown): void {
     this.#serializer.encode(value, key)
-    if (this.#written?.has(key) !== true) {
+    if (this.#written?.has(key) !== true && this.#snapshots?.has(key) !== true) {
       // Replacing a loaded value is compared at commit, so writing an equal value changes nothing.
       if (this.#values.has(key)) this.#watch(key, this.#values.get(key))
       else (this.#written ??= new Set()).add(key)
@@ -181,13 +186,17 @@ export class ChangeTrackingMap {
   }
 
   /**
+   * Removes a key. A key added in this request is simply forgotten; a loaded key keeps its
+   * snapshot, so the commit sees it removed, or unchanged when an equal value is set again.
+   *
    * @param key the key to remove
    * @returns true when the key was present (a missing key changes nothing)
    */
   delete(key: string): boolean {
-    if (!this.#values.delete(key)) return false
-    ;(this.#written ??= new Set()).add(key)
-    this.#snapshots?.delete(key)
+    if (!this.#values.has(key)) return false
+    if (this.#written?.has(key) === true) this.#written.delete(key)
+    else this.#watch(key, this.#values.get(key))
+    this.#values.delete(key)
     return true
   }
 
@@ -253,6 +262,7 @@ export class ChangeTrackingMap {
     if (this.#cleared || (this.#written !== undefined && this.#written.size > 0)) return true
     if (this.#snapshots === undefined) return false
     for (const [key, before] of this.#snapshots) {
+      if (!this.#values.has(key)) return true
       const value = this.#values.get(key)
       if (this.#matchesStored(key, before, value)) continue
       if (this.#differs(key, before, this.#serializer.encode(value, key))) return true
@@ -270,13 +280,13 @@ export class ChangeTrackingMap {
     let set: Map<string, JsonValue> | undefined
     let deleted: Set<string> | undefined
     for (const key of this.#written ?? []) {
-      if (this.#values.has(key)) {
-        ;(set ??= new Map()).set(key, this.#serializer.encode(this.#values.get(key), key))
-      } else {
-        ;(deleted ??= new Set()).add(key)
-      }
+      ;(set ??= new Map()).set(key, this.#serializer.encode(this.#values.get(key), key))
     }
     for (const [key, before] of this.#snapshots ?? []) {
+      if (!this.#values.has(key)) {
+        ;(deleted ??= new Set()).add(key)
+        continue
+      }
       const value = this.#values.get(key)
       if (this.#matchesStored(key, before, value)) continue
       const encoded = this.#serializer.encode(value, key)
