@@ -21,25 +21,31 @@ function isMutable(value: unknown): value is object {
 /**
  * Freezes a value's plain objects and arrays, all the way down, including below an object the
  * app froze itself. Other objects (a Date, a class instance a change in place slipped in) are
- * left alone: they are not the session's to freeze.
+ * left alone: they are not the session's to freeze. It walks with a list, not by recursion, so
+ * a value made too deep in place still reaches the serializer's typed error, not a stack overflow.
  *
  * @param value the value
  * @param seen the objects already walked (a cycle stops there)
  */
 function deepFreeze(value: unknown, seen: Set<object>): void {
   if (!isMutable(value) || seen.has(value)) return
-  seen.add(value)
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return
-    Object.freeze(value)
-    for (let index = 0; index < value.length; index++) deepFreeze(value[index], seen)
-    return
+  const pending: unknown[] = [value]
+  while (pending.length > 0) {
+    const item = pending.pop()
+    if (!isMutable(item) || seen.has(item)) continue
+    seen.add(item)
+    if (Array.isArray(item)) {
+      if (Object.getPrototypeOf(item) !== Array.prototype) continue
+      Object.freeze(item)
+      for (let index = 0; index < item.length; index++) pending.push(item[index])
+      continue
+    }
+    const prototype: unknown = Object.getPrototypeOf(item)
+    if (prototype !== Object.prototype && prototype !== null) continue
+    Object.freeze(item)
+    // No inherited enumerable members on a plain object: for-in walks its own, without a copy.
+    for (const key in item) pending.push((item as Record<string, unknown>)[key])
   }
-  const prototype: unknown = Object.getPrototypeOf(value)
-  if (prototype !== Object.prototype && prototype !== null) return
-  Object.freeze(value)
-  // No inherited enumerable members on a plain object: for-in walks its own, without a copy.
-  for (const key in value) deepFreeze((value as Record<string, unknown>)[key], seen)
 }
 
 /** Stands for a value not decoded yet: it is still `stored[key]`. */

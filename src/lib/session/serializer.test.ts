@@ -92,6 +92,19 @@ describe('jsonSerializer', () => {
     assert.match(refusal(new Cart()).message, /instance of Cart/)
   })
 
+  it('refuses nesting deeper than it can read back, and keeps 256 levels', () => {
+    const nested = (levels: number): unknown => {
+      let value: unknown = 'leaf'
+      for (let level = 0; level < levels; level++) value = level % 2 === 0 ? [value] : { a: value }
+      return value
+    }
+    assert.deepEqual(roundTrip(nested(256)), nested(256))
+    for (const levels of [257, 20_000]) {
+      const error = refusal(nested(levels))
+      assert.match(error.message, /nested more than 256 levels deep/)
+    }
+  })
+
   it('accepts a value shared by two places (stored twice) and drops undefined members like JSON', () => {
     const shared = { n: 1 }
     assert.deepEqual(roundTrip({ a: shared, b: shared, c: undefined }), {

@@ -45,6 +45,12 @@ export interface Serializer {
   equals?(value: unknown, json: JsonValue): boolean
 }
 
+/**
+ * The deepest nesting of objects and arrays the built-in serializers store: far beyond any
+ * session's data, and far within the stack that decoding, comparing and freezing a value need.
+ */
+const MAX_DEPTH = 256
+
 const DATE_TAG = '$date'
 const ESCAPE_TAG = '$obj'
 
@@ -143,6 +149,10 @@ function createJsonSerializer(withDates: boolean): Serializer {
           }
           const time = value.getTime()
           return Number.isNaN(time) ? refuse(key, path, 'an invalid Date') : { [DATE_TAG]: time }
+        }
+        // Deeper data could be stored but not read back: decoding needs more stack than this.
+        if (ancestors.length >= MAX_DEPTH) {
+          return refuse(key, path, `nested more than ${MAX_DEPTH} levels deep`)
         }
         // A stack of the objects above this one: shallow values make a short scan.
         if (ancestors.includes(value))

@@ -189,6 +189,19 @@ describe('Session', () => {
       })
     })
 
+    it('refuses at commit, with a typed error, a value made too deep in place', () => {
+      const session = loaded({ cart: { items: [] } })
+      let deep: unknown = []
+      for (let level = 0; level < 50_000; level++) deep = [deep]
+      ;(session.get('cart')!.items as unknown[]).push(deep)
+      const view = sessionChanges(session)
+      view.lock() // freezes the values first, as the factories' commits do
+      assert.throws(() => view.dataChanges(), {
+        code: 'ERR_UNSERIALIZABLE_VALUE',
+        message: /nested more than 256 levels deep/,
+      })
+    })
+
     it('marks the session forced by changed()', () => {
       const session = loaded({ user: 'ann' })
       session.changed()
