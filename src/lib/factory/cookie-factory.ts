@@ -246,7 +246,11 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     if (revocation !== undefined && time - created > lifetimeMs) return refuse('expired')
     const parsed = parseBody(body)
     if (parsed === undefined) return refuse('malformed')
-    let system = parsed.s
+    // The built-in serializers decode into new objects, so they share the cached parse. A custom
+    // serializer's decode may hand back parts of its input (an identity decode is easy to write):
+    // it gets a parse of its own, so requests never share, change or freeze each other's values.
+    const source = options.decodesLazily ? parsed : (JSON.parse(body) as CookieBody)
+    let system = source.s
     if (revocation !== undefined) {
       const sid = system?.[SID_FIELD]
       const owner = system?.[OWNER_FIELD]
@@ -282,7 +286,7 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
       // now, so that failure gives a fresh session, not an error in the middle of the handler.
       try {
         init = {
-          data: decodeAll(serializer, parsed.d),
+          data: decodeAll(serializer, source.d),
           ...(system === undefined ? {} : { system: decodeAll(serializer, system) }),
           created,
           isNew: false,

@@ -477,6 +477,16 @@ describe('createSignedCookieFactory', () => {
       const fresh = valueOf(after.request(undefined, (s) => s.set('user', 'bob'))[0])
       after.request(fresh, (s) => assert.equal(s.get('user'), 'bob'))
     })
+
+    it('keeps requests apart when its decode hands back its input', () => {
+      const { request } = setup({ serializer: { encode: (v) => v as never, decode: (j) => j } })
+      const cookie = valueOf(request(undefined, (s) => s.set('cart', { items: ['tea'] }))[0])
+      request(cookie, (s) => s.get('cart')!.items.push('from the first request'))
+      request(cookie, (s) => {
+        assert.deepEqual(s.get('cart'), { items: ['tea'] })
+        s.get('cart')!.items.push('not frozen by the first commit')
+      })
+    })
   })
 
   describe('key rotation', () => {
