@@ -48,6 +48,10 @@ describe('Session flash messages', () => {
     s.flash({ when: new Date(5), list: [1, 2] })
     assert.ok((s.peekFlash()[0] as { when: Date }).when instanceof Date)
     assert.throws(() => s.flash(new Map()), { code: 'ERR_UNSERIALIZABLE_VALUE' })
+    const message: { text: string; hook?: unknown } = { text: 'changed later' }
+    s.flash(message)
+    message.hook = () => 1
+    assert.throws(() => s.peekFlash(), { code: 'ERR_UNSERIALIZABLE_VALUE' })
   })
 
   it('returns a copy from peekFlash: changing it changes nothing', () => {

@@ -99,6 +99,28 @@ describe('Session', () => {
     assert.equal(sessionChanges(session).dataChanges(), undefined)
   })
 
+  it('gives the typed error from toJSON for a value changed in place into something unstorable', () => {
+    const session = loaded({ cart: { items: [] } })
+    ;(session.get('cart') as { items: unknown[]; hook?: unknown }).hook = () => 1
+    assert.throws(() => JSON.stringify(session), {
+      code: 'ERR_UNSERIALIZABLE_VALUE',
+      message: /cart\.hook/,
+    })
+  })
+
+  it('refuses keys that are not strings, which the next request would not see', () => {
+    const session = fresh()
+    for (const key of [Symbol('k'), 1]) {
+      for (const write of [
+        () => session.set(key as never, 'v' as never),
+        () => session.setDefault(key as never, 'v' as never),
+      ]) {
+        assert.throws(write, { code: 'ERR_INVALID_ARGUMENT', message: /"key"/ })
+      }
+    }
+    assert.equal(session.size, 0)
+  })
+
   it('refuses a value that cannot be stored at set(), naming the key', () => {
     const session = fresh()
     assert.throws(

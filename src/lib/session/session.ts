@@ -212,6 +212,7 @@ export class Session<Data extends object = DefaultSessionData> {
    * @throws {@link SessionCommittedError} when the response headers were already sent
    */
   set<K extends SessionKey<Data>>(key: K, value: SessionValue<Data, K>): this {
+    checkKey(key)
     this.#mutable('set').data.set(key, value)
     return this
   }
@@ -280,6 +281,7 @@ export class Session<Data extends object = DefaultSessionData> {
   ): SessionValue<Data, K> {
     const state = this.#state
     if (state.data.has(key)) return state.data.get(key) as SessionValue<Data, K>
+    checkKey(key)
     this.#mutable('setDefault').data.set(key, value)
     return value
   }
@@ -323,10 +325,13 @@ export class Session<Data extends object = DefaultSessionData> {
    * @returns a deep, plain copy of the data; changing it does not change the session
    */
   toJSON(): Partial<Data> {
+    const { serializer } = this.#internals.context
     const copy: Record<string, unknown> = {}
     for (const [key, value] of this.#state.data.readAll()) {
       Object.defineProperty(copy, key, {
-        value: structuredClone(value),
+        // Through the serializer: a value changed in place into something it cannot keep gets
+        // its typed error here too, and the copy holds what a later request would read.
+        value: serializer.decode(serializer.encode(value, key)),
         enumerable: true,
         writable: true,
         configurable: true,
@@ -391,8 +396,11 @@ export class Session<Data extends object = DefaultSessionData> {
    * @returns a copy of the messages (changing it changes nothing), or `[]`
    */
   peekFlash(queue = ''): FlashMessage[] {
-    const queued = this.#state.system.read(FLASH_FIELD_PREFIX + queue)
-    return Array.isArray(queued) ? (structuredClone(queued) as FlashMessage[]) : []
+    const field = FLASH_FIELD_PREFIX + queue
+    const queued = this.#state.system.read(field)
+    if (!Array.isArray(queued)) return []
+    const { serializer } = this.#internals.context
+    return serializer.decode(serializer.encode(queued, field)) as FlashMessage[]
   }
 
   /**
@@ -479,6 +487,16 @@ export const OWNER_FIELD = 'owner'
  * of UTF-8, well inside what a PostgreSQL index entry or a Redis key name can hold.
  */
 const MAX_OWNER_LENGTH = 512
+
+/** Session keys are strings: a symbol would be lost at the next request, a number renamed. */
+function checkKey(key: unknown): void {
+  if (typeof key !== 'string') {
+    throw new InvalidArgumentError(
+      'key',
+      `expected a string, got ${typeof key}. Session keys are strings, as in JSON objects.`,
+    )
+  }
+}
 
 /** U+0000, or (with the `u` flag a pair is one code point) an unpaired surrogate. */
 // eslint-disable-next-line no-control-regex -- U+0000 is exactly what this looks for
