@@ -5,6 +5,7 @@
  *
  * @module cloakroom/cli
  */
+import { readFileSync } from 'node:fs'
 import { EXIT_USAGE, failure, type CliCommand, type CliIO } from './lib/cli/command.js'
 import { inspectCommand } from './lib/cli/inspect.js'
 import { keygenCommand } from './lib/cli/keygen.js'
@@ -20,7 +21,7 @@ const usage = (): string =>
     'Commands:',
     ...COMMANDS.map((command) => `  ${command.name.padEnd(10)}${command.summary}`),
     '',
-    'Run `cloakroom <command> --help` for its options.',
+    'Run `cloakroom <command> --help` for its options, `cloakroom --version` for the version.',
     '',
   ].join('\n')
 
@@ -33,7 +34,13 @@ const io: CliIO = {
 
 const [name, ...args] = process.argv.slice(2)
 const command = COMMANDS.find((candidate) => candidate.name === name)
-if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+if (name === '--version' || name === '-v') {
+  // package.json sits one level above this file, in the source tree and in dist/ alike.
+  const { version } = JSON.parse(
+    readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+  ) as { version: string }
+  io.stdout(`${version}\n`)
+} else if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
   ;(name === undefined ? io.stderr : io.stdout)(usage())
   process.exitCode = name === undefined ? EXIT_USAGE : 0
 } else if (command === undefined) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFile, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -128,6 +128,15 @@ describe('cloakroom (CLI)', () => {
     assert.match(unknown.stderr, /unknown command "frobnicate"/)
     assert.equal(commandHelp.code, 0)
     assert.match(commandHelp.stdout, /--secret[\s\S]*--cookie-name[\s\S]*--json/)
+  })
+
+  it('prints the package version for --version', async () => {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+    ) as { version: string }
+    const printed = await cli(['--version'])
+    assert.equal(printed.code, 0)
+    assert.equal(printed.stdout, `${version}\n`)
   })
 
   it('inspect decodes signed and encrypted cookies (value or Cookie header), never printing the secret', async () => {
