@@ -397,6 +397,12 @@ describe('Session', () => {
       sessionChanges(untouched).lock()
       assert.throws(() => untouched.get('cart')!.items.push('late'), TypeError)
       assert.deepEqual(session.get('cart'), { items: ['apple'] })
+      // And a flash message queued in the request.
+      const message = { text: 'saved', fields: ['name'] }
+      const flashed = fresh()
+      flashed.flash(message)
+      sessionChanges(flashed).lock()
+      assert.throws(() => message.fields.push('late'), TypeError)
     })
   })
 })

@@ -615,6 +615,8 @@ export class SessionCommitView {
   lock(): void {
     this.#internals.committed = true
     this.#internals.resolved?.data.freeze()
+    // Flash messages are the application's objects too.
+    this.#internals.resolved?.system.freeze()
   }
 }
 
