@@ -4,8 +4,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { CodecResult } from './codec.js'
-import type { Framework, Mode, Storage } from './scenarios.js'
-import { FRAMEWORKS } from './scenarios.js'
+import type { CookieProtection, Framework, Mode, Storage } from './scenarios.js'
+import { COOKIE_POOL_SIZE, FRAMEWORKS, NEW_COOKIE_SUFFIX, SCENARIOS } from './scenarios.js'
 
 /** One measured case: a scenario in one mode. */
 export interface CaseResult {
@@ -34,6 +34,11 @@ export interface CaseResult {
    * case, divided by this case's. Absent in reports written before bare ran next to every case.
    */
   readonly cpuRatio?: number | null
+  /**
+   * Median over runs of the share of its core the server used: requests/s × CPU seconds per
+   * request. Absent in reports written before it was recorded.
+   */
+  readonly serverBusy?: number | null
 }
 
 /** Everything one `npm run bench` produced. */
@@ -56,11 +61,19 @@ export interface BenchReport {
   }
   readonly cases: readonly CaseResult[]
   readonly codecs: readonly CodecResult[]
+  /**
+   * What the run found wrong with its own measurements: bare runs that left their server's core
+   * less than 95% busy. Absent in reports written before the check (and the response-body checks
+   * and the rows with a new cookie per request) existed.
+   */
+  readonly warnings?: readonly string[]
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 const ratioText = (r: number | null): string => (r === null ? '' : r.toFixed(2))
 const cpuText = (us: number | null): string => (us === null ? '' : us.toFixed(1))
+const busyText = (share: number | null | undefined): string =>
+  share == null ? '' : `${Math.round(share * 100)}%`
 /** The bare framework's CPU time per request over this case's: the ratio to expect at saturation. */
 function cpuRatio(report: BenchReport, c: CaseResult): number | null {
   if (c.cpuRatio !== undefined) return c.cpuRatio
@@ -84,6 +97,7 @@ export function formatConsoleTable(report: BenchReport): string {
     c.status === 'ok' ? fmt(c.requestsPerSecond) : c.status,
     c.status === 'ok' ? c.p99Ms.toFixed(1) : '',
     c.status === 'ok' ? cpuText(c.cpuMicrosPerRequest) : '',
+    c.status === 'ok' ? busyText(c.serverBusy) : '',
     c.status === 'ok' ? ratioText(cpuRatio(report, c)) : '',
     c.status === 'ok' ? ratioText(c.ratio) : (c.reason ?? ''),
   ])
@@ -94,28 +108,65 @@ export function formatConsoleTable(report: BenchReport): string {
     'req/s',
     'p99 ms',
     'µs CPU/req',
+    'core busy',
     'CPU ratio',
     'ratio',
   ]
+  const last = header.length - 1
   const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => (i === 7 ? 5 : r[i]!.length))),
+    Math.max(h.length, ...rows.map((r) => (i === last ? 5 : r[i]!.length))),
   )
   const line = (cells: string[]): string =>
     cells
-      .map((cell, i) => (i >= 3 && i < 7 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .map((cell, i) => (i >= 3 && i < last ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
       .join('  ')
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
+  const table = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)]
+  const warnings = (report.warnings ?? []).map((w) => `WARNING: ${w}`)
+  return [...table, ...(warnings.length > 0 ? ['', ...warnings] : [])].join('\n')
+}
+
+/** How fast one case is relative to another, and what that figure is the quotient of. */
+interface Relative {
+  readonly value: number
+  /** E.g. `quotient of the ratios to bare, 0.535 / 0.506`. */
+  readonly basis: string
 }
 
 /**
  * How fast `a` is relative to `b`: the quotient of their ratios to bare when both have one (each
  * ratio was taken against a bare run seconds before, so the machine's swings cancel out),
- * otherwise of their requests/s.
+ * otherwise of their median requests/s.
  */
-function relative(a: CaseResult, b: CaseResult): number {
+function relative(a: CaseResult, b: CaseResult): Relative {
   return a.ratio != null && b.ratio != null && b.ratio > 0
-    ? a.ratio / b.ratio
-    : a.requestsPerSecond / b.requestsPerSecond
+    ? {
+        value: a.ratio / b.ratio,
+        basis: `quotient of the ratios to bare, ${a.ratio.toPrecision(3)} / ${b.ratio.toPrecision(3)}`,
+      }
+    : {
+        value: a.requestsPerSecond / b.requestsPerSecond,
+        basis: `quotient of the median req/s, ${fmt(a.requestsPerSecond)} / ${fmt(b.requestsPerSecond)}`,
+      }
+}
+
+/** Whether a case's cookie only signs its data or encrypts it, from its scenario. */
+function protectionOf(c: CaseResult): CookieProtection | undefined {
+  return SCENARIOS.find((s) => s.framework === c.framework && s.name === c.name)?.protection
+}
+
+const PROTECTION_VERB: Record<CookieProtection, string> = {
+  signs: 'signing',
+  encrypts: 'encrypting',
+}
+
+/** E.g. `, signing vs encrypting`: how the two cookies protect their data (empty for stores). */
+function protections(ours: CaseResult, theirs: CaseResult): string {
+  const a = protectionOf(ours)
+  const b = protectionOf(theirs)
+  if (a === undefined || b === undefined) return ''
+  return a === b
+    ? `, both ${PROTECTION_VERB[a]}`
+    : `, ${PROTECTION_VERB[a]} vs ${PROTECTION_VERB[b]}`
 }
 
 /**
@@ -130,22 +181,27 @@ export function judgeTargets(report: BenchReport): string[] {
     )
   const mark = (ok: boolean): string => (ok ? 'met' : '**missed**')
   for (const framework of FRAMEWORKS) {
-    for (const [mode, target] of [
-      ['read', 0.85],
-      ['write', 0.7],
+    for (const [suffix, how] of [
+      ['', 'one cookie per run, answered from the caches'],
+      [NEW_COOKIE_SUFFIX, 'a new cookie per request'],
     ] as const) {
-      const signed = find(framework, 'Cloakroom signed', mode)
-      if (signed?.ratio != null) {
-        lines.push(
-          `${framework}: signed cookie ${mode} keeps ${signed.ratio.toFixed(2)} of bare (target >= ${target}): ${mark(signed.ratio >= target)}`,
-        )
-      }
-      const encrypted = find(framework, 'Cloakroom encrypted', mode)
-      if (signed && encrypted) {
-        const share = relative(encrypted, signed)
-        lines.push(
-          `${framework}: encrypted cookie ${mode} at ${share.toFixed(2)} of signed (target >= 0.90): ${mark(share >= 0.9)}`,
-        )
+      for (const [mode, target] of [
+        ['read', 0.85],
+        ['write', 0.7],
+      ] as const) {
+        const signed = find(framework, `Cloakroom signed${suffix}`, mode)
+        if (signed?.ratio != null) {
+          lines.push(
+            `${framework}: signed cookie ${mode} (${how}) keeps ${signed.ratio.toFixed(2)} of bare (target >= ${target}): ${mark(signed.ratio >= target)}`,
+          )
+        }
+        const encrypted = find(framework, `Cloakroom encrypted${suffix}`, mode)
+        if (signed && encrypted) {
+          const share = relative(encrypted, signed)
+          lines.push(
+            `${framework}: encrypted cookie ${mode} (${how}) at ${share.value.toFixed(2)} of signed (${share.basis}; target >= 0.90): ${mark(share.value >= 0.9)}`,
+          )
+        }
       }
     }
     const reference = report.cases.find(
@@ -157,7 +213,7 @@ export function judgeTargets(report: BenchReport): string[] {
     )
     if (reference?.ratio != null) {
       lines.push(
-        `${framework}: a server that only signs a cookie and sends the three headers, with no session, keeps ${reference.ratio.toFixed(2)} of bare on writes: the ceiling for the write target`,
+        `${framework}: a server that never reads or verifies the incoming cookie and only issues a signed one (with the three headers), with no session, keeps ${reference.ratio.toFixed(2)} of bare on writes: the ceiling for issuing a cookie, not for a whole write, which also verifies the cookie it gets`,
       )
     }
     const untouched = find(framework, 'Cloakroom signed', 'untouched')
@@ -178,12 +234,88 @@ export function judgeTargets(report: BenchReport): string[] {
           c.mode === ours.mode,
       )
       if (peers.length === 0) continue
-      const best = peers.reduce((a, b) => (relative(a, b) >= 1 ? a : b))
+      const best = peers.reduce((a, b) => (relative(a, b).value >= 1 ? a : b))
       const lead = relative(ours, best)
       lines.push(
-        `${framework}: ${ours.name} ${ours.mode} ${fmt(ours.requestsPerSecond)} req/s vs best ${ours.storage} peer ${best.name} ${fmt(best.requestsPerSecond)} (${lead.toFixed(2)}×): ${mark(lead > 1)}`,
+        `${framework}: ${ours.name} ${ours.mode} vs best ${ours.storage} peer ${best.name}${protections(ours, best)}: ` +
+          `lead ${lead.value.toFixed(2)}× (${lead.basis}; median req/s ${fmt(ours.requestsPerSecond)} vs ${fmt(best.requestsPerSecond)}): ${mark(lead.value > 1)}`,
       )
     }
+  }
+  return lines
+}
+
+const hasNewCookieRows = (report: BenchReport): boolean =>
+  report.cases.some((c) => c.name.endsWith(NEW_COOKIE_SUFFIX) && c.status === 'ok')
+
+/** How the run was made, and what µs CPU/req and the CPU ratio do and do not count. */
+function setupParagraph(report: BenchReport): string {
+  const { machine, settings } = report
+  return (
+    `Measured ${report.date} on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ${machine.os}. ` +
+    `Server on one core and autocannon on the other${settings.pinned ? ' (taskset)' : ' (not pinned: taskset or a second core missing)'}; ` +
+    `${settings.connections} connections, pipelining 1, ${settings.warmupSeconds} s warm-up, ` +
+    `median of ${settings.runs} run(s) of ${settings.durationSeconds} s. ` +
+    'Every run of a case comes right after a run of the bare framework, and the ratio is to that run (the median over runs is shown); sessions kept in files, databases and Redis run after the others. ' +
+    'Every server runs with `--no-memory-reducer`: idle while the others are measured, a server would otherwise have its heap shrunk and come out 10–40% slower in its next run. ' +
+    "µs CPU/req is the server process's CPU time per request (all its threads, garbage collection included), and the CPU ratio is the bare server's over it, paired the same way: the throughput ratio to expect on an idle machine, and a figure other load disturbs far less than requests/s. " +
+    "Both count the Node server process only: for sessions kept in Redis or PostgreSQL the database server's own CPU time is not counted, so for those rows the CPU ratio leaves out part of what a request costs." +
+    (settings.quick ? ' Quick mode: smoke figures only.' : '') +
+    (settings.filter === undefined ? '' : ` Filtered to \`${settings.filter}\`.`)
+  )
+}
+
+/** What the requests do, and which rows Cloakroom's caches answer. */
+function modesParagraph(report: BenchReport): string {
+  const rows =
+    '“Cloakroom signed (new cookie per request)” and “Cloakroom encrypted (new cookie per request)”'
+  return (
+    'Read-only requests carry a valid session cookie and read one key; writing requests set a key to a new value on every request (a new `Set-Cookie` for cookie sessions, a store write for server-side ones); untouched requests carry the cookie but never look at the session. Servers run from JavaScript compiled by TypeScript, as an installed package would.\n\n' +
+    'In every row but those marked “(new cookie per request)”, all the requests of a run carry one and the same cookie, fetched from `/seed` just before the run. ' +
+    "Cloakroom's signed and encrypted cookies keep bounded caches (1,000 entries) of cookie values already verified and of bodies already parsed, so in those rows only a run's first request checks the HMAC or decrypts and parses the JSON, and every later one is answered from the caches, while the peers verify and decode every cookie every time; a real client's writes would send back a new cookie each time, never a cached one. " +
+    `The rows ${rows} measure the uncached path: each request carries a different valid cookie, taken in turn from ${fmt(COOKIE_POOL_SIZE)} distinct sessions seeded for the run (more than the caches hold, so a cookie has left them before it comes round again). Compare those rows with the peers.` +
+    // A report from before these rows says so in checksParagraph.
+    (hasNewCookieRows(report) || report.warnings === undefined
+      ? ''
+      : ' This run has none of them: `npm run bench` measures them.')
+  )
+}
+
+/** What the peers do on a read, and how each cookie session protects its data. */
+const PEERS_PARAGRAPH =
+  'Peers run with their defaults, which for some means a write on every read: hono-sessions (`autoExtendExpiration`: true) re-seals the session and sends a new `Set-Cookie` on every read; @fastify/session (`rolling`: true) saves the session to its store and sends `Set-Cookie` on every read; express-session touches the session on every read (with MemoryStore the stored session is parsed and serialized again; with connect-redis each `GET` is followed by an `EXPIRE`), without a `Set-Cookie`. ' +
+  'Cloakroom re-issues a cookie only after `reissueTime` (by default a tenth of the idle timeout: 120 s, longer than any run), so its reads write nothing.\n\n' +
+  "Of the sessions kept in the cookie, Cloakroom signed, cookie-session and koa-session sign the data and leave it readable (base64 JSON, with HMAC-SHA256 for Cloakroom and keygrip's HMAC-SHA1 for the other two); Cloakroom encrypted (AES-256-GCM), iron-session and hono-sessions (iron: AES-256-CBC with HMAC-SHA256) and @fastify/secure-session (libsodium secretbox: XSalsa20-Poly1305) encrypt it. " +
+  'So Cloakroom signed against iron-session, @fastify/secure-session or hono-sessions compares signing with encrypting; Cloakroom encrypted is the like-for-like row. express-session and @fastify/session keep the data in a store and put only a signed session id in the cookie.'
+
+/** Exactly what the `reference` row's server does, and what its ratio bounds. */
+const REFERENCE_PARAGRAPH =
+  "The `reference` row is no session library: a node:http server that never reads or verifies the incoming cookie. On each write it serializes a fixed user and a counter (nothing from the request), base64url-encodes them, computes one HMAC-SHA256 and sends `Set-Cookie`, `Vary` and `Cache-Control`; on a read it answers the user's id without looking at any cookie. " +
+  'Its ratio is therefore the ceiling for issuing a signed cookie, not for a whole signed-cookie write, which must also verify the cookie it receives.'
+
+/** What the run checked about its own measurements, and what it found. */
+function checksParagraph(report: BenchReport): string[] {
+  if (report.warnings === undefined) {
+    return [
+      "This run predates the checks of response bodies and of the bare servers' saturation, and the rows with a new cookie per request: `npm run bench` gives all three.",
+    ]
+  }
+  const bareBusy = report.cases
+    .filter((c) => c.mode === 'bare' && c.status === 'ok' && c.serverBusy != null)
+    .map((c) => `${c.framework} ${busyText(c.serverBusy)}`)
+  const lines = [
+    "Every response's body is checked: reads and writes must answer the seeded user's id (a request whose cookie was refused gets a fresh, anonymous session and fails the run), bare and untouched requests `ok`. " +
+      'After each bare run, the share of its core the bare server used (requests/s × CPU seconds per request) is checked' +
+      (bareBusy.length > 0 ? ` (median per framework: ${bareBusy.join(', ')})` : '') +
+      (report.warnings.length === 0 ? ': every bare run kept it at least 95% busy.' : ':'),
+  ]
+  if (report.warnings.length > 0) {
+    lines.push(
+      '',
+      `**Warning: in ${report.warnings.length} bare run(s) the load generator did not saturate the server: ratios are pushed toward 1.**`,
+      '',
+      ...report.warnings.map((w) => `- ${w}`),
+    )
   }
   return lines
 }
@@ -194,24 +326,13 @@ export function judgeTargets(report: BenchReport): string[] {
  * @returns the markdown report (also the README's benchmark section)
  */
 export function formatMarkdown(report: BenchReport, chartPath: string): string {
-  const { machine, settings } = report
   const out: string[] = []
   out.push('## Benchmark', '')
-  out.push(
-    `Measured ${report.date} on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ${machine.os}. ` +
-      `Server on one core and autocannon on the other${settings.pinned ? ' (taskset)' : ' (not pinned: taskset or a second core missing)'}; ` +
-      `${settings.connections} connections, pipelining 1, ${settings.warmupSeconds} s warm-up, ` +
-      `median of ${settings.runs} run(s) of ${settings.durationSeconds} s. ` +
-      `Every run of a case comes right after a run of the bare framework, and the ratio is to that run (the median over runs is shown); sessions kept in files, databases and Redis run after the others. Every server runs with \`--no-memory-reducer\`: idle while the others are measured, a server would otherwise have its heap shrunk and come out 10–40% slower in its next run. µs CPU/req is the server process's CPU time per request (all its threads, garbage collection included), and the CPU ratio is the bare server's over it, paired the same way: the throughput ratio to expect on an idle machine, and a figure other load disturbs far less than requests/s.` +
-      (settings.quick ? ' Quick mode: smoke figures only.' : '') +
-      (settings.filter === undefined ? '' : ` Filtered to \`${settings.filter}\`.`),
-    '',
-  )
-  out.push(
-    'Read-only requests carry a valid session cookie and read one key; writing requests set a key to a new value on every request (a new `Set-Cookie` for cookie sessions, a store write for server-side ones); untouched requests carry the cookie but never look at the session. Servers run from JavaScript compiled by TypeScript, as an installed package would. ' +
-      'The `reference` row is no library: a node:http server that, on each write, only serializes the data, base64url-encodes it, computes one HMAC-SHA256 and sends `Set-Cookie`, `Vary` and `Cache-Control`, the least any signed-cookie session must do, so its ratio is the ceiling for a signed-cookie write.',
-    '',
-  )
+  out.push(setupParagraph(report), '')
+  out.push(modesParagraph(report), '')
+  out.push(...checksParagraph(report), '')
+  out.push(PEERS_PARAGRAPH, '')
+  out.push(REFERENCE_PARAGRAPH, '')
   out.push(`![ratios](${chartPath})`, '')
   out.push(
     '| Framework | Scenario | Storage | Mode | req/s | p99 ms | µs CPU/req | CPU ratio | Ratio to bare |',
@@ -241,7 +362,7 @@ export function formatMarkdown(report: BenchReport, chartPath: string): string {
     out.push('Targets on this run:', '', ...targets.map((t) => `- ${t}`), '')
   }
   out.push(
-    'Run it: `npm run bench` (full matrix, about 20 minutes), `npm run bench -- --quick` (smoke run), ' +
+    'Run it: `npm run bench` (full matrix, about 35 minutes at the defaults on a 2-core machine), `npm run bench -- --quick` (smoke run), ' +
       '`npm run bench -- --filter express --runs 5 --duration 5`. Redis and PostgreSQL scenarios need the servers on 127.0.0.1 (`REDIS_URL`, `DATABASE_URL`); missing ones are skipped.',
   )
   return out.join('\n')
@@ -249,6 +370,40 @@ export function formatMarkdown(report: BenchReport, chartPath: string): string {
 
 const escape = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+
+/** The bar colours of the chart, one per legend entry. */
+const BAR_COLOURS = {
+  'Cloakroom read': '#2563eb',
+  'Cloakroom write': '#93c5fd',
+  'Cloakroom untouched': '#7c3aed',
+  'peer read': '#6b7280',
+  'peer write': '#d1d5db',
+  'reference write': '#f59e0b',
+} as const
+
+type BarKind = keyof typeof BAR_COLOURS
+
+/** The legend entry a case's bar belongs to. */
+function barKind(c: CaseResult): BarKind {
+  if (c.library === 'reference') return 'reference write'
+  const who = c.library === 'cloakroom' ? 'Cloakroom' : 'peer'
+  if (c.mode === 'untouched' && who === 'Cloakroom') return 'Cloakroom untouched'
+  return `${who} ${c.mode === 'write' ? 'write' : 'read'}`
+}
+
+/** The legend, one swatch and label per kind of bar the chart shows, left to right from `x`. */
+function legend(kinds: readonly BarKind[], x: number): string {
+  let at = x
+  const entries = kinds.map((kind) => {
+    const entry =
+      `<rect x="${at}" y="26" width="10" height="8" fill="${BAR_COLOURS[kind]}"/>` +
+      `<text x="${at + 14}" y="34">${escape(kind)}</text>`
+    // About 6 px per character at 11 px, then a gap.
+    at += 14 + kind.length * 6 + 16
+    return entry
+  })
+  return `<g font-size="11">${entries.join('')}</g>`
+}
 
 /**
  * A horizontal bar chart of the ratios, one group per framework.
@@ -260,7 +415,7 @@ export function formatSvg(report: BenchReport): string {
   const rows = report.cases.filter(
     (c) => c.status === 'ok' && c.mode !== 'bare' && c.ratio !== null,
   )
-  const labelWidth = 330
+  const labelWidth = 400
   const barWidth = 420
   const rowHeight = 18
   const maxRatio = Math.max(1.1, ...rows.map((c) => c.ratio!))
@@ -273,14 +428,7 @@ export function formatSvg(report: BenchReport): string {
     parts.push(`<text x="8" y="${y + 13}" class="group">${escape(framework)}</text>`)
     y += rowHeight + 2
     for (const c of group) {
-      const colour =
-        c.library === 'cloakroom'
-          ? c.mode === 'write'
-            ? '#93c5fd'
-            : '#2563eb'
-          : c.mode === 'write'
-            ? '#d1d5db'
-            : '#6b7280'
+      const colour = BAR_COLOURS[barKind(c)]
       parts.push(
         `<text x="${labelWidth - 8}" y="${y + 12}" text-anchor="end">${escape(`${c.name}, ${c.mode}`)}</text>`,
         `<rect x="${labelWidth}" y="${y + 2}" width="${(x(c.ratio!) - labelWidth).toFixed(1)}" height="${rowHeight - 4}" fill="${colour}"/>`,
@@ -304,10 +452,12 @@ export function formatSvg(report: BenchReport): string {
     '<style>.group{font-weight:bold;font-size:13px}.guide{stroke:#9ca3af;stroke-dasharray:3 3}.axis{fill:#6b7280;font-size:11px}</style>',
     '<rect width="100%" height="100%" fill="#fff"/>',
     `<text x="8" y="20" font-size="14" font-weight="bold">Requests/s as a share of the bare framework (${escape(report.date.slice(0, 10))}, ${escape(report.machine.cpu)})</text>`,
-    `<g font-size="11"><rect x="${labelWidth}" y="26" width="10" height="8" fill="#2563eb"/><text x="${labelWidth + 14}" y="34">Cloakroom read</text>` +
-      `<rect x="${labelWidth + 110}" y="26" width="10" height="8" fill="#93c5fd"/><text x="${labelWidth + 124}" y="34">Cloakroom write</text>` +
-      `<rect x="${labelWidth + 225}" y="26" width="10" height="8" fill="#6b7280"/><text x="${labelWidth + 239}" y="34">peer read</text>` +
-      `<rect x="${labelWidth + 310}" y="26" width="10" height="8" fill="#d1d5db"/><text x="${labelWidth + 324}" y="34">peer write</text></g>`,
+    legend(
+      (Object.keys(BAR_COLOURS) as BarKind[]).filter((kind) =>
+        rows.some((c) => barKind(c) === kind),
+      ),
+      8,
+    ),
     guides,
     ...parts,
     '</svg>',

@@ -2,10 +2,13 @@
  * `npm run bench`: every scenario of `scenarios.ts`, each server in its own process pinned to
  * core 0 and autocannon in another pinned to core 1, plus the codec micro-benchmark.
  *
- * Options: `--runs N` (3), `--duration S` seconds per run (3, so the full matrix takes about
- * twenty minutes), `--warmup S` (1), `--connections N` (50), `--filter TEXT` (only scenarios whose
- * "framework name" contains it; the framework's bare server always runs), `--quick` (1 run of
- * 1 s, no warm-up: a smoke test, not figures), `--no-codec`, `--no-readme`.
+ * Options: `--runs N` (3), `--duration S` seconds per run (3), `--warmup S` (1), `--connections N`
+ * (50), `--filter TEXT` (only scenarios whose "framework name" contains it; the framework's bare
+ * server always runs), `--quick` (1 run of 1 s, no warm-up: a smoke test, not figures),
+ * `--no-codec`, `--no-readme`. Every case costs its warm-up plus, per run, a bare measurement
+ * and its own (about 25 s at the defaults, with seeding and start-up), so the full matrix of 76
+ * cases takes about 35 minutes at the defaults on the 2-core machine (about 55 with `--runs 5`);
+ * the estimate for the chosen options is printed first (see `estimateSeconds`).
  *
  * `src/` and `bench/` are first compiled to JavaScript (see `build.ts`), and every child runs on
  * plain `node`. For each framework, its servers start together. Its cases run in two groups:
@@ -14,9 +17,12 @@
  * In each group every case is warmed up, then the rounds run: in every round each case is
  * measured right after a measurement of the bare framework, and its ratios are to that one, so
  * a ratio compares figures taken seconds apart. A fresh session cookie is fetched from `/seed` (and
- * checked with `/read`) before each measurement. Besides requests/s and p99, each measurement
- * records the server process's CPU time per request (from `/proc`), which other load on the
- * machine disturbs far less.
+ * checked with `/read`) before each measurement; for the rows with a new cookie per request, a
+ * fresh pool of `COOKIE_POOL_SIZE` distinct ones, which autocannon sends in turn. Every response's
+ * body is checked (see `expectedBody`): a wrong one fails the case. Besides requests/s and p99,
+ * each measurement records the server process's CPU time per request (from `/proc`), which other
+ * load on the machine disturbs far less, and the share of its core the server used: a bare run
+ * below 95% is a warning (the load generator did not saturate it), printed and kept in the report.
  *
  * Full runs write `bench/results/latest.{json,md}`, `bench/results/ratios.svg` and the README's
  * benchmark section; quick or filtered runs write `bench/results/partial*` only.
@@ -38,7 +44,14 @@ import {
   type BenchReport,
   type CaseResult,
 } from './report.js'
-import { FRAMEWORKS, SCENARIOS, type Mode, type Scenario, type Storage } from './scenarios.js'
+import {
+  COOKIE_POOL_SIZE,
+  FRAMEWORKS,
+  SCENARIOS,
+  type Mode,
+  type Scenario,
+  type Storage,
+} from './scenarios.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -125,9 +138,12 @@ async function startLoadGenerator(): Promise<void> {
   })
 }
 
-function load(url: string, seconds: number, headers: Record<string, string>): Promise<LoadResult> {
+/** What a measurement sends beyond its URL: see {@link LoadRequest}. */
+type LoadOptions = Pick<LoadRequest, 'headers' | 'expectedBody' | 'cookies'>
+
+function load(url: string, seconds: number, options: LoadOptions): Promise<LoadResult> {
   const id = nextId++
-  const request: LoadRequest = { id, url, seconds, connections, headers }
+  const request: LoadRequest = { id, url, seconds, connections, ...options }
   return new Promise((resolve) => {
     pending.set(id, resolve)
     loadChild!.send(request)
@@ -201,10 +217,20 @@ function stopServer(running: Running): Promise<void> {
   })
 }
 
-/** Gets a fresh session cookie from `/seed` and checks that `/read` sees the seeded data. */
-async function seed(port: number): Promise<{ cookie: string } | { error: string }> {
-  const base = `http://127.0.0.1:${port}`
-  const seeded = await fetch(`${base}/seed`)
+/** What `/read` and `/write` answer when the session holds the seeded user (see `common.ts`). */
+const SEEDED_ANSWER = 'u1'
+
+/** How many `/seed` requests a pool keeps in flight. */
+const SEED_CONCURRENCY = 32
+
+/**
+ * Asks `/seed` for a new session.
+ *
+ * @param origin the server's origin
+ * @returns its `Cookie` header, as a browser would send it back
+ */
+async function seedCookie(origin: string): Promise<string> {
+  const seeded = await fetch(`${origin}/seed`)
   await seeded.text()
   // As a browser would: the last Set-Cookie of a name wins (hono-sessions sends two).
   const jar = new Map<string, string>()
@@ -214,12 +240,69 @@ async function seed(port: number): Promise<{ cookie: string } | { error: string 
   }
   const cookie = [...jar.values()].join('; ')
   if (!seeded.ok || cookie === '')
-    return { error: `/seed answered ${seeded.status} without a cookie` }
-  const read = await fetch(`${base}/read`, { headers: { cookie } })
+    throw new Error(`/seed answered ${seeded.status} without a cookie`)
+  return cookie
+}
+
+/** Throws unless `/read` with `cookie` sees the seeded user. */
+async function checkRead(origin: string, cookie: string): Promise<void> {
+  const read = await fetch(`${origin}/read`, { headers: { cookie } })
   const body = await read.text()
-  if (body !== 'u1')
-    return { error: `/read with the seeded cookie answered ${read.status} "${body.slice(0, 40)}"` }
-  return { cookie }
+  if (body !== SEEDED_ANSWER)
+    throw new Error(`/read with a seeded cookie answered ${read.status} "${body.slice(0, 40)}"`)
+}
+
+/**
+ * Seeds `count` distinct sessions, {@link SEED_CONCURRENCY} at a time, plus one more whose cookie
+ * is checked with `/read` and left out: a checked cookie would sit in the verified-value cache.
+ *
+ * @param origin the server's origin
+ * @param count how many cookies
+ * @returns their `Cookie` headers, all different
+ */
+async function seedPool(origin: string, count: number): Promise<string[]> {
+  const cookies: string[] = []
+  let started = 0
+  const worker = async (): Promise<void> => {
+    while (started++ < count) cookies.push(await seedCookie(origin))
+  }
+  await Promise.all(Array.from({ length: SEED_CONCURRENCY }, worker))
+  if (new Set(cookies).size !== count) {
+    throw new Error(`/seed gave ${new Set(cookies).size} distinct cookies out of ${count}`)
+  }
+  await checkRead(origin, await seedCookie(origin))
+  return cookies
+}
+
+/**
+ * What the requests of a measurement carry: nothing for bare servers, else a fresh cookie from
+ * `/seed` (checked with `/read`), or a fresh pool of them for rows with a new cookie per request.
+ */
+async function sessionCookies(item: Case): Promise<Pick<LoadOptions, 'headers' | 'cookies'>> {
+  if (item.mode === 'bare') return { headers: {} }
+  const origin = `http://127.0.0.1:${item.running.port!}`
+  if (item.running.scenario.newCookiePerRequest === true) {
+    const started = performance.now()
+    // At least one cookie per connection: each connection loops over its own share.
+    const cookies = await seedPool(origin, Math.max(COOKIE_POOL_SIZE, connections))
+    item.seedSeconds = (performance.now() - started) / 1000
+    return { headers: {}, cookies }
+  }
+  const cookie = await seedCookie(origin)
+  await checkRead(origin, cookie)
+  return { headers: { cookie } }
+}
+
+/**
+ * The body every response of a measurement must have: bare servers and untouched requests answer
+ * `ok`; reads and writes answer the seeded user's id, so a request whose cookie was refused (a
+ * fresh, anonymous session) fails. The reference server never reads the cookie: its writes
+ * answer `ok`.
+ */
+function expectedBody(item: Case): string {
+  if (item.mode === 'bare' || item.mode === 'untouched') return 'ok'
+  if (item.running.scenario.library === 'reference' && item.mode === 'write') return 'ok'
+  return SEEDED_ANSWER
 }
 
 /** CPU time (user + system) a process has used, in microseconds; undefined off Linux. */
@@ -235,13 +318,44 @@ function cpuMicros(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * Time the process's main thread (the event loop) spent runnable but waiting for a core, in
+ * microseconds: other processes on the server's core. Undefined without `/proc/<pid>/schedstat`.
+ */
+function waitMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    // "<time on a CPU> <time waiting on a run queue> <timeslices>", in nanoseconds.
+    const waited = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1])
+    return Number.isFinite(waited) ? waited / 1000 : undefined
+  } catch {
+    return undefined
+  }
+}
+
 // --- the rounds -------------------------------------------------------------------------------
 
 interface Sample {
   readonly rps: number
   readonly p99: number
   readonly cpu: number | null
+  /**
+   * The share of its core the server used during the measurement: requests/s × CPU seconds per
+   * request. A CPU-bound server (bare, cookie and memory sessions) given enough load stays near 1.
+   */
+  readonly busy: number | null
+  /** The share of the measurement the server's main thread waited for its core (see {@link waitMicros}). */
+  readonly waiting: number | null
 }
+
+/** Above this share of a run spent waiting for its core, other processes competed for it. */
+const CONTENDED_WAITING = 0.05
+
+/**
+ * Below this share of its core, a bare server was not saturated: its requests/s understate what
+ * it can do, and every ratio to it is pushed toward 1.
+ */
+const SATURATED_BUSY = 0.95
 
 interface Case {
   readonly running: Running
@@ -249,33 +363,72 @@ interface Case {
   /** Each run's figures, with its ratios to the bare measurement taken just before it. */
   readonly samples: (Sample & { ratio: number | null; cpuRatio: number | null })[]
   error?: string
+  /** How long the last cookie pool took to seed, in seconds. */
+  seedSeconds?: number
+}
+
+/** What the run found wrong with its own measurements (unsaturated bare servers). */
+const warnings: string[] = []
+
+/** Why a measurement failed, from the load generator's answer. */
+function failureOf(result: LoadResult): string {
+  if (result.error !== undefined) return result.error
+  const wrong = result.wrongBodies ?? 0
+  const bodies =
+    wrong === 0
+      ? ''
+      : `, ${wrong} with an unexpected body (first: ${JSON.stringify(result.firstWrongBody ?? '')})`
+  return `${result.failures} failed requests out of ${result.requests}${bodies}`
 }
 
 async function measureCase(item: Case, seconds: number): Promise<Sample | undefined> {
   const port = item.running.port!
-  let headers: Record<string, string> = {}
-  if (item.mode !== 'bare') {
-    const seeded = await seed(port).catch((error: unknown) => ({ error: String(error) }))
-    if ('error' in seeded) {
-      item.error = seeded.error
-      return undefined
-    }
-    headers = { cookie: seeded.cookie }
+  let cookies: Pick<LoadOptions, 'headers' | 'cookies'>
+  try {
+    cookies = await sessionCookies(item)
+  } catch (error) {
+    item.error = error instanceof Error ? error.message : String(error)
+    return undefined
   }
   const path = item.mode === 'bare' ? '/read' : `/${item.mode}`
   const pid = item.running.child?.pid
   const cpuBefore = cpuMicros(pid)
-  const result = await load(`http://127.0.0.1:${port}${path}`, seconds, headers)
+  const waitBefore = waitMicros(pid)
+  const result = await load(`http://127.0.0.1:${port}${path}`, seconds, {
+    ...cookies,
+    expectedBody: expectedBody(item),
+  })
   const cpuAfter = cpuMicros(pid)
+  const waitAfter = waitMicros(pid)
   if (result.error !== undefined || result.failures > 0 || result.requestsPerSecond === 0) {
-    item.error = result.error ?? `${result.failures} failed requests`
+    item.error = failureOf(result)
     return undefined
   }
   const cpu =
     cpuBefore === undefined || cpuAfter === undefined
       ? null
       : (cpuAfter - cpuBefore) / result.requests
-  return { rps: result.requestsPerSecond, p99: result.p99Ms, cpu }
+  const busy = cpu === null ? null : (result.requestsPerSecond * cpu) / 1e6
+  const waiting =
+    waitBefore === undefined || waitAfter === undefined
+      ? null
+      : (waitAfter - waitBefore) / ((result.requests / result.requestsPerSecond) * 1e6)
+  return { rps: result.requestsPerSecond, p99: result.p99Ms, cpu, busy, waiting }
+}
+
+/** Warns, on the console and in the report, when a bare measurement left its server idle. */
+function checkSaturation(bare: Case, base: Sample, round: number): void {
+  if (base.busy === null || base.busy >= SATURATED_BUSY) return
+  const contended =
+    base.waiting !== null && base.waiting >= CONTENDED_WAITING
+      ? `, or other processes took its core (its event loop waited ${Math.round(base.waiting * 100)}% of the run for it)`
+      : ''
+  const warning =
+    `${bare.running.scenario.framework} round ${round}: the bare server kept its core only ` +
+    `${Math.round(base.busy * 100)}% busy (${Math.round(base.rps)} req/s × ${base.cpu!.toFixed(1)} µs CPU/req): ` +
+    `load generator did not saturate the server${contended}: ratios are pushed toward 1`
+  warnings.push(warning)
+  log(`  WARNING: ${warning}`)
 }
 
 /**
@@ -317,7 +470,10 @@ async function runRounds(bare: Case, group: readonly Case[], title: string): Pro
     for (const item of group.length === 0 ? [bare] : group) {
       if (!usable(item)) continue
       const base = usable(bare) ? await measureCase(bare, duration) : undefined
-      if (base !== undefined) bare.samples.push({ ...base, ratio: 1, cpuRatio: 1 })
+      if (base !== undefined) {
+        bare.samples.push({ ...base, ratio: 1, cpuRatio: 1 })
+        checkSaturation(bare, base, round)
+      }
       if (item === bare) continue
       const measured = await measureCase(item, duration)
       await afterCase(item)
@@ -338,7 +494,12 @@ async function runRounds(bare: Case, group: readonly Case[], title: string): Pro
           (ratio === null || base === undefined
             ? ''
             : `  ratio ${ratio.toFixed(2)} (bare ${Math.round(base.rps)} req/s` +
-              `${base.cpu === null ? '' : `, ${base.cpu.toFixed(1)} µs`})`),
+              `${base.cpu === null ? '' : `, ${base.cpu.toFixed(1)} µs`}` +
+              `${base.busy === null ? '' : `, core ${Math.round(base.busy * 100)}% busy`}` +
+              `${base.waiting === null ? '' : `, ${Math.round(base.waiting * 100)}% waiting for it`})`) +
+          (item.seedSeconds === undefined
+            ? ''
+            : `  [cookies seeded in ${item.seedSeconds.toFixed(1)} s]`),
       )
     }
   }
@@ -401,6 +562,7 @@ async function benchFramework(scenarios: readonly Scenario[]): Promise<CaseResul
       const ratios = c.samples.flatMap((s) => (s.ratio === null ? [] : [s.ratio]))
       const cpuRatios = c.samples.flatMap((s) => (s.cpuRatio === null ? [] : [s.cpuRatio]))
       const cpus = c.samples.flatMap((s) => (s.cpu === null ? [] : [s.cpu]))
+      const busy = c.samples.flatMap((s) => (s.busy === null ? [] : [s.busy]))
       const reason = c.running.skip ?? c.error
       return {
         framework: scenario.framework,
@@ -416,6 +578,7 @@ async function benchFramework(scenarios: readonly Scenario[]): Promise<CaseResul
         cpuMicrosPerRequest: cpus.length ? median(cpus) : null,
         ratio: ratios.length ? median(ratios) : null,
         cpuRatio: cpuRatios.length ? median(cpuRatios) : null,
+        serverBusy: busy.length ? median(busy) : null,
       }
     })
 }
@@ -455,13 +618,51 @@ function machine(): BenchReport['machine'] {
   return { cpu, cores: availableParallelism(), node: process.version, os: `${type()} ${release()}` }
 }
 
+/**
+ * Seconds a measurement costs beyond its duration: seeding, autocannon's start, IPC, `sync` after
+ * store writes. Calibrated on the 2-core machine, where `--runs 5` over the 56 cases there were
+ * before the rows with a new cookie per request took about 40 minutes.
+ */
+const MEASUREMENT_OVERHEAD_SECONDS = 0.8
+/** Seeding a pool of cookies, per measurement, on a 2-core machine. */
+const POOL_SEEDING_SECONDS = 1.5
+
+/**
+ * A rough forecast of the run: per case its warm-up and, per round, a bare measurement and its
+ * own; per framework and group the bare warm-up.
+ */
+function estimateSeconds(scenarios: readonly Scenario[]): number {
+  const measurement = (seconds: number): number => seconds + MEASUREMENT_OVERHEAD_SECONDS
+  let total = 0
+  for (const framework of FRAMEWORKS) {
+    const own = scenarios.filter((s) => s.framework === framework && s.library !== 'bare')
+    const hasBare = scenarios.some((s) => s.framework === framework)
+    if (!hasBare) continue
+    const groups = new Set(own.map((s) => STORE_STORAGE.has(s.storage))).size
+    total += Math.max(groups, 1) * (warmup > 0 ? measurement(warmup) : 0)
+    for (const scenario of own) {
+      const modes = (scenario.modes ?? ['read', 'write']).length
+      const seeding = scenario.newCookiePerRequest === true ? POOL_SEEDING_SECONDS : 0
+      const perCase =
+        (warmup > 0 ? measurement(warmup) + seeding : 0) +
+        runs * (2 * measurement(duration) + seeding)
+      total += modes * perCase
+    }
+  }
+  return total
+}
+
 const selected = SCENARIOS.filter(
   (s) => filter === undefined || `${s.framework} ${s.name}`.toLowerCase().includes(filter),
 )
 if (!canPin)
   log('warning: taskset or a second core is missing; server and load generator are not pinned')
+const caseCount = selected
+  .filter((s) => s.library !== 'bare')
+  .reduce((n, s) => n + (s.modes ?? ['read', 'write']).length, 0)
 log(
-  `${selected.length} scenario(s), ${runs} run(s) of ${duration} s, ${warmup} s warm-up, ${connections} connections`,
+  `${selected.length} scenario(s), ${caseCount} case(s), ${runs} run(s) of ${duration} s, ${warmup} s warm-up, ${connections} connections: ` +
+    `about ${Math.ceil(estimateSeconds(selected) / 60)} min`,
 )
 
 const codecs = args['no-codec'] === true ? [] : await benchCodecs()
@@ -491,6 +692,7 @@ const report: BenchReport = {
   },
   cases,
   codecs,
+  warnings,
 }
 
 console.log(`\n${formatConsoleTable(report)}\n`)

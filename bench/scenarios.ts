@@ -18,14 +18,27 @@ export type Mode = 'read' | 'write' | 'untouched'
 /** Where a scenario keeps the session. */
 export type Storage = 'none' | 'cookie' | 'memory' | 'file' | 'sqlite' | 'redis' | 'postgres'
 
+/** How a cookie session protects the data in its cookie. */
+export type CookieProtection = 'signs' | 'encrypts'
+
+/**
+ * How many distinct seeded cookies a {@link Scenario.newCookiePerRequest} measurement cycles
+ * through: more than Cloakroom's verified-value and parsed-body caches hold (1000 entries each,
+ * oldest evicted first), so a cookie has left both caches before it comes round again.
+ */
+export const COOKIE_POOL_SIZE = 4096
+
+/** The suffix of the rows whose every request carries a different cookie. */
+export const NEW_COOKIE_SUFFIX = ' (new cookie per request)'
+
 /** One server of the matrix. */
 export interface Scenario {
   readonly framework: Framework
   /** The library, as printed: `bare`, `Cloakroom signed`, `express-session (MemoryStore)`... */
   readonly name: string
   /**
-   * `reference` is no library: a server doing only the unavoidable work of a mode, to show the
-   * ceiling of its ratio.
+   * `reference` is no library: `node-reference.ts` issues a signed cookie on each write but never
+   * reads or verifies the incoming one, so its ratio bounds what issuing a cookie costs.
    */
   readonly library: 'bare' | 'cloakroom' | 'peer' | 'reference'
   readonly storage: Storage
@@ -35,6 +48,16 @@ export interface Scenario {
   readonly env?: Readonly<Record<string, string>>
   /** The modes measured (not for bare servers). @defaultValue `['read', 'write']` */
   readonly modes?: readonly Mode[]
+  /** For sessions kept in the cookie: whether the cookie's data is only signed or encrypted. */
+  readonly protection?: CookieProtection
+  /**
+   * Every measured request carries a different valid cookie, taken in turn from a pool of
+   * {@link COOKIE_POOL_SIZE} seeded ones, as when each request comes from another client (or, for
+   * writes, carries the cookie the previous response set). Otherwise every request of a
+   * measurement carries the same cookie, which Cloakroom verifies and parses once and then answers
+   * from its caches.
+   */
+  readonly newCookiePerRequest?: boolean
 }
 
 const bare = (framework: Framework, server: string): Scenario => ({
@@ -44,6 +67,12 @@ const bare = (framework: Framework, server: string): Scenario => ({
   storage: 'none',
   server,
 })
+
+const PROTECTION_OF_KIND: Record<string, CookieProtection> = {
+  signed: 'signs',
+  encrypted: 'encrypts',
+  'signed+revocation': 'signs',
+}
 
 const STORAGE_OF_KIND: Record<string, Storage> = {
   signed: 'cookie',
@@ -57,13 +86,28 @@ const STORAGE_OF_KIND: Record<string, Storage> = {
 }
 
 const cloakroom = (framework: Framework, server: string, kinds: readonly string[]): Scenario[] =>
-  kinds.map((kind) => ({
-    framework,
-    name: `Cloakroom ${kind}`,
-    library: 'cloakroom',
-    storage: STORAGE_OF_KIND[kind] ?? 'cookie',
-    server,
-    env: { CLOAKROOM: kind },
+  kinds.map((kind) => {
+    const protection = PROTECTION_OF_KIND[kind]
+    return {
+      framework,
+      name: `Cloakroom ${kind}`,
+      library: 'cloakroom',
+      storage: STORAGE_OF_KIND[kind] ?? 'cookie',
+      server,
+      env: { CLOAKROOM: kind },
+      ...(protection === undefined ? {} : { protection }),
+    }
+  })
+
+/**
+ * Cloakroom's signed and encrypted cookies again, with a new cookie on every request: the
+ * verification and parsing its caches skip when one cookie comes back again and again.
+ */
+const cloakroomNewCookie = (framework: Framework, server: string): Scenario[] =>
+  cloakroom(framework, server, ['signed', 'encrypted']).map((scenario) => ({
+    ...scenario,
+    name: `${scenario.name}${NEW_COOKIE_SUFFIX}`,
+    newCookiePerRequest: true,
   }))
 
 const peer = (
@@ -71,8 +115,8 @@ const peer = (
   name: string,
   storage: Storage,
   server: string,
-  env?: Record<string, string>,
-): Scenario => ({ framework, name, library: 'peer', storage, server, ...(env ? { env } : {}) })
+  extra: { env?: Record<string, string>; protection?: CookieProtection } = {},
+): Scenario => ({ framework, name, library: 'peer', storage, server, ...extra })
 
 const ALL_KINDS = [
   'signed',
@@ -93,7 +137,8 @@ export const SCENARIOS: readonly Scenario[] = [
       ? { ...scenario, modes: ['read', 'write', 'untouched'] as const }
       : scenario,
   ),
-  peer('node:http', 'iron-session', 'cookie', 'node-iron-session'),
+  ...cloakroomNewCookie('node:http', 'node-cloakroom'),
+  peer('node:http', 'iron-session', 'cookie', 'node-iron-session', { protection: 'encrypts' }),
   {
     framework: 'node:http',
     name: 'reference: sign + headers, no session',
@@ -105,24 +150,32 @@ export const SCENARIOS: readonly Scenario[] = [
 
   bare('Express', 'express-bare'),
   ...cloakroom('Express', 'express-cloakroom', ['signed', 'encrypted', 'memory', 'redis']),
+  ...cloakroomNewCookie('Express', 'express-cloakroom'),
   peer('Express', 'express-session (MemoryStore)', 'memory', 'express-session', {
-    EXPRESS_SESSION_STORE: 'memory',
+    env: { EXPRESS_SESSION_STORE: 'memory' },
   }),
   peer('Express', 'express-session (connect-redis)', 'redis', 'express-session', {
-    EXPRESS_SESSION_STORE: 'redis',
+    env: { EXPRESS_SESSION_STORE: 'redis' },
   }),
-  peer('Express', 'cookie-session', 'cookie', 'express-cookie-session'),
+  peer('Express', 'cookie-session', 'cookie', 'express-cookie-session', { protection: 'signs' }),
 
   bare('Fastify', 'fastify-bare'),
   ...cloakroom('Fastify', 'fastify-cloakroom', ['signed', 'encrypted', 'memory']),
-  peer('Fastify', '@fastify/secure-session', 'cookie', 'fastify-secure-session'),
+  ...cloakroomNewCookie('Fastify', 'fastify-cloakroom'),
+  peer('Fastify', '@fastify/secure-session', 'cookie', 'fastify-secure-session', {
+    protection: 'encrypts',
+  }),
   peer('Fastify', '@fastify/session (memory)', 'memory', 'fastify-session'),
 
   bare('Hono', 'hono-bare'),
   ...cloakroom('Hono', 'hono-cloakroom', ['signed', 'encrypted']),
-  peer('Hono', 'hono-sessions (CookieStore)', 'cookie', 'hono-sessions'),
+  ...cloakroomNewCookie('Hono', 'hono-cloakroom'),
+  peer('Hono', 'hono-sessions (CookieStore)', 'cookie', 'hono-sessions', {
+    protection: 'encrypts',
+  }),
 
   bare('Koa', 'koa-bare'),
   ...cloakroom('Koa', 'koa-cloakroom', ['signed', 'encrypted']),
-  peer('Koa', 'koa-session', 'cookie', 'koa-session'),
+  ...cloakroomNewCookie('Koa', 'koa-cloakroom'),
+  peer('Koa', 'koa-session', 'cookie', 'koa-session', { protection: 'signs' }),
 ]

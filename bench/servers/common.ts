@@ -3,10 +3,15 @@
  * protocol with `run.ts` (print `ready <port>` once listening, or `skip <reason>` and exit).
  *
  * Routes, the same on every server:
- * - `GET /seed` stores `user` in the session (run.ts calls it once to get a cookie);
+ * - `GET /seed` stores `user` and a new value of `n` in the session (run.ts calls it to get a
+ *   cookie, or thousands of times for a pool of distinct cookies: the new `n` makes every seeded
+ *   session, and so every cookie's body, different) and answers `ok`;
  * - `GET /read` reads `user` and answers its id (read-only: no session write);
- * - `GET /write` sets `n` to a new value (a write on every request);
+ * - `GET /write` sets `n` to a new value (a write on every request) and answers `user`'s id, so
+ *   a write whose cookie was refused (a fresh session) answers `anonymous`;
  * - the bare servers answer `ok` on every path.
+ *
+ * run.ts checks the body of every response under load: `u1` for `/read` and `/write`.
  */
 import type { AddressInfo } from 'node:net'
 

@@ -19,10 +19,11 @@ app.get('/read', (req, res) => {
 })
 app.get('/write', (req, res) => {
   req.session.set('n', nextValue())
-  res.type('text/plain').send('ok')
+  res.type('text/plain').send(readAnswer(req.session.get('user') as SeedUser | undefined))
 })
 app.get('/seed', (req, res) => {
   req.session.set('user', SEED_USER)
+  req.session.set('n', nextValue())
   res.type('text/plain').send('ok')
 })
 const server = app.listen(port(), '127.0.0.1', () => ready(server.address()))

@@ -46,10 +46,11 @@ app.get('/read', (req, res) => {
 })
 app.get('/write', (req, res) => {
   data(req).n = nextValue()
-  res.type('text/plain').send('ok')
+  res.type('text/plain').send(readAnswer(data(req).user))
 })
 app.get('/seed', (req, res) => {
   data(req).user = SEED_USER
+  data(req).n = nextValue()
   res.type('text/plain').send('ok')
 })
 const server = app.listen(port(), '127.0.0.1', () => ready(server.address()))

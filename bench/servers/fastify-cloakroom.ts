@@ -25,10 +25,13 @@ app.get('/read', (request, reply) => {
 })
 app.get('/write', (request, reply) => {
   request.session.set('n', nextValue())
-  void reply.type('text/plain').send('ok')
+  void reply
+    .type('text/plain')
+    .send(readAnswer(request.session.get('user') as SeedUser | undefined))
 })
 app.get('/seed', (request, reply) => {
   request.session.set('user', SEED_USER)
+  request.session.set('n', nextValue())
   void reply.type('text/plain').send('ok')
 })
 ready(await app.listen({ port: port(), host: '127.0.0.1' }).then(() => app.server.address()))

@@ -20,10 +20,11 @@ app.get('/read', (request, reply) => {
 })
 app.get('/write', (request, reply) => {
   data(request).set('n', nextValue())
-  void reply.type('text/plain').send('ok')
+  void reply.type('text/plain').send(readAnswer(data(request).get('user') as SeedUser | undefined))
 })
 app.get('/seed', (request, reply) => {
   data(request).set('user', SEED_USER)
+  data(request).set('n', nextValue())
   void reply.type('text/plain').send('ok')
 })
 ready(await app.listen({ port: port(), host: '127.0.0.1' }).then(() => app.server.address()))

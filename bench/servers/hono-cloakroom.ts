@@ -18,10 +18,11 @@ app.use(session(await createBenchFactory(factoryKind())))
 app.get('/read', (c) => c.text(readAnswer(c.get('session').get('user') as SeedUser | undefined)))
 app.get('/write', (c) => {
   c.get('session').set('n', nextValue())
-  return c.text('ok')
+  return c.text(readAnswer(c.get('session').get('user') as SeedUser | undefined))
 })
 app.get('/seed', (c) => {
   c.get('session').set('user', SEED_USER)
+  c.get('session').set('n', nextValue())
   return c.text('ok')
 })
 serve({ fetch: app.fetch, port: port(), hostname: '127.0.0.1' }, (info) => ready(info.port))

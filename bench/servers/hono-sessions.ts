@@ -22,10 +22,11 @@ app.use(
 app.get('/read', (c) => c.text(readAnswer(c.get('session').get('user') ?? undefined)))
 app.get('/write', (c) => {
   c.get('session').set('n', nextValue())
-  return c.text('ok')
+  return c.text(readAnswer(c.get('session').get('user') ?? undefined))
 })
 app.get('/seed', (c) => {
   c.get('session').set('user', SEED_USER)
+  c.get('session').set('n', nextValue())
   return c.text('ok')
 })
 serve({ fetch: app.fetch, port: port(), hostname: '127.0.0.1' }, (info) => ready(info.port))

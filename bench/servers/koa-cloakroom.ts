@@ -16,10 +16,10 @@ const app = new Koa()
 app.use(session(await createBenchFactory(factoryKind())))
 app.use((ctx) => {
   ctx.type = 'text/plain'
-  if (ctx.path === '/read')
-    return void (ctx.body = readAnswer(ctx.session.get('user') as SeedUser | undefined))
   if (ctx.path === '/seed') ctx.session.set('user', SEED_USER)
-  else if (ctx.path === '/write') ctx.session.set('n', nextValue())
+  if (ctx.path === '/seed' || ctx.path === '/write') ctx.session.set('n', nextValue())
+  if (ctx.path === '/read' || ctx.path === '/write')
+    return void (ctx.body = readAnswer(ctx.session.get('user') as SeedUser | undefined))
   ctx.body = 'ok'
 })
 const server = app.listen(port(), '127.0.0.1', () => ready(server.address()))

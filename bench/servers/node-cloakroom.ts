@@ -9,8 +9,9 @@ const listener = withSession(factory, (req, res) => {
   res.setHeader('content-type', 'text/plain')
   if (req.url === '/untouched') return void res.end('ok')
   if (req.url === '/seed') req.session.set('user', SEED_USER)
-  else if (req.url === '/write') req.session.set('n', nextValue())
-  else if (req.url === '/read') return void res.end(readAnswer(req.session.get('user')))
+  if (req.url === '/seed' || req.url === '/write') req.session.set('n', nextValue())
+  if (req.url === '/read' || req.url === '/write')
+    return void res.end(readAnswer(req.session.get('user')))
   res.end('ok')
 })
 // withSession's listener returns a promise that never rejects; node:http ignores it.

@@ -15,9 +15,9 @@ const server = createServer((req, res) => {
       res.setHeader('content-type', 'text/plain')
       if (req.url === '/read') return void res.end(readAnswer(session.user))
       if (req.url === '/seed') session.user = SEED_USER
-      else if (req.url === '/write') session.n = nextValue()
+      if (req.url === '/seed' || req.url === '/write') session.n = nextValue()
       await session.save()
-      res.end('ok')
+      res.end(req.url === '/write' ? readAnswer(session.user) : 'ok')
     },
     () => {
       res.statusCode = 500

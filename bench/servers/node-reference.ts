@@ -1,6 +1,8 @@
-// node:http doing only what any signed-cookie session must do on a write, with no session at
-// all: serialize the data, base64url it, one HMAC-SHA256, and send Set-Cookie, Vary and
-// Cache-Control. Its ratio to bare is the ceiling for a signed-cookie write on this machine.
+// node:http issuing a signed cookie with no session at all. On /write (and /seed) it ignores the
+// request's cookie (never parses or verifies it), serializes a fixed user plus a counter,
+// base64url-encodes it, computes one HMAC-SHA256, and sends Set-Cookie, Vary and Cache-Control,
+// answering `ok`; /read answers `u1` without looking at any cookie. Its ratio to bare bounds what
+// issuing a signed cookie costs on this machine; a real write must also verify the cookie it got.
 import { createHmac } from 'node:crypto'
 import { createServer } from 'node:http'
 import { nextValue, port, ready, SECRET, SEED_USER } from './common.js'
