@@ -5,13 +5,19 @@ import { interceptResponse, type ResponseInterceptor } from '../http/response-in
 import type { DefaultSessionData, Session } from '../session/session.js'
 import { InterceptedCommit } from './intercepted-commit.js'
 
-declare module 'express-serve-static-core' {
-  interface Request {
-    /**
-     * The request's session, set by `session(factory)` from `cloakroom/express`. Type its data
-     * once by augmenting `SessionData` from `cloakroom`.
-     */
-    session: Session<DefaultSessionData>
+// Express's own extension point: its Request extends the global `Express.Request`. Augmenting
+// `express-serve-static-core` instead would need that package resolvable from here, which a
+// strict install (pnpm) does not give, and the session's type would silently be lost.
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /**
+       * The request's session, set by `session(factory)` from `cloakroom/express`. Type its data
+       * once by augmenting `SessionData` from `cloakroom`.
+       */
+      session: Session<DefaultSessionData>
+    }
   }
 }
 
