@@ -4,8 +4,9 @@ import type {
   SessionStore,
   StoredSession,
   StoredSessionSummary,
+  StoreStats,
 } from './session-store.js'
-import { applySessionPatch, stringifyStoredSession } from './stored-record.js'
+import { applySessionPatch, StatsTally, stringifyStoredSession } from './stored-record.js'
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -29,12 +30,14 @@ export interface MemoryStoreOptions {
   readonly now?: () => number
 }
 
-/** The in-memory store: a {@link SessionStore} plus its size, `prune()` and `close()`. */
+/** The in-memory store: a {@link SessionStore} plus its size, `prune()`, `stats()` and `close()`. */
 export interface MemoryStore extends SessionStore {
   /** The number of records held, expired ones included until they are swept. */
   readonly size: number
   /** @returns how many expired records were removed */
   prune(): Promise<number>
+  /** @returns the live and expired records held, the oldest and the largest (reads every one) */
+  stats(): Promise<StoreStats>
   /** Stops the sweep timer. The records stay readable. */
   close(): Promise<void>
 }
@@ -216,6 +219,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
     prune() {
       return Promise.resolve(prune())
+    },
+    stats() {
+      const tally = new StatsTally(now())
+      for (const entry of entries.values()) tally.add(JSON.parse(entry.json) as StoredSession)
+      return Promise.resolve(tally.result())
     },
     close() {
       if (timer !== undefined) clearInterval(timer)

@@ -480,8 +480,16 @@ export function runStoreSuite(
         await store.set(live, record())
         await store.set(dead, record({ expires: time - 1000 }))
         if (store.prune !== undefined) {
+          // A store that keeps expired records until pruned counts them in stats(), so this
+          // checks that prune() really deletes them (get() alone hides expired records).
+          const before = await store.stats?.()
           const removed = await store.prune()
           assert.ok(Number.isInteger(removed) && removed >= 0)
+          if (before !== undefined) {
+            assert.ok(removed >= before.expired, 'prune() deletes every expired record')
+            assert.equal((await store.stats!()).expired, 0)
+          }
+          assert.equal(await store.prune(), 0, 'a second prune() finds nothing left')
         }
         assert.notEqual(await store.get(live), undefined)
         assert.equal(await store.get(dead), undefined)
