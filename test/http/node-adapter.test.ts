@@ -217,21 +217,38 @@ describe('cloakroom/node withSession failures', () => {
 
   it('does not load the cookie at all when the handler never touches the session', async () => {
     let loads = 0
+    // Told of the garbage cookie only when the session is resolved, which must not happen here.
+    const refused: string[] = []
+    const lazy = createSignedCookieFactory<Data>({
+      secrets: 'n'.repeat(32),
+      onInvalidCookie: (reason) => refused.push(reason),
+    })
     const counting: SessionFactory<Data> = {
       cookieName: 'session',
       load: (header) => {
-        const session = signed.load(header) as Session<Data>
+        const session = lazy.load(header) as Session<Data>
         loads++
         return session
       },
-      commit: (session, options) => signed.commit(session, options),
+      commit: (session, options) => lazy.commit(session, options),
     }
     const server = await startServer(withSession(counting, (_req, res) => void res.end('ok')))
     try {
       const response = await rawRequest(server.url, { headers: [['cookie', 'session=garbage']] })
       assert.equal(response.status, 200)
       assert.deepEqual(response.setCookies, [])
-      assert.equal(loads, 1, 'load is called once, and stays lazy')
+      assert.equal(loads, 1, 'load is called once')
+      assert.deepEqual(refused, [], 'and the cookie is never parsed')
+      // The same request whose handler reads the session does parse it.
+      const reading = await startServer(
+        withSession(counting, (req, res) => void res.end(String(req.session.isNew))),
+      )
+      try {
+        await rawRequest(reading.url, { headers: [['cookie', 'session=garbage']] })
+      } finally {
+        await reading.close()
+      }
+      assert.deepEqual(refused, ['malformed'])
     } finally {
       await server.close()
     }

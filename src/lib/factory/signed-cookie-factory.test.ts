@@ -116,14 +116,28 @@ describe('createSignedCookieFactory', () => {
         sameSite: 'Strict',
         maxAge: 3600,
       })
-      const session = setup().factory
-      void session
       const [header] = request(undefined, (s) => s.set('user', 'ann'))
       assert.match(
         header!,
         /^__Host-id=[^;]+; Max-Age=3600; Expires=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Strict$/,
       )
       assert.ok(header!.includes(new Date(clock.now + 3_600_000).toUTCString()))
+    })
+
+    it('leaves out HttpOnly and Secure when they are turned off, and writes Domain and Path', () => {
+      const { request } = setup({
+        httpOnly: false,
+        secure: false,
+        domain: 'example.com',
+        path: '/app',
+      })
+      const [header] = request(undefined, (s) => s.set('user', 'ann'))
+      assert.match(header!, /^session=[^;]+; Domain=example\.com; Path=\/app; SameSite=Lax$/)
+      const [deletion] = request(valueOf(header), (s) => s.invalidate())
+      assert.match(
+        deletion!,
+        /^session=; Max-Age=0; Expires=[^;]+; Domain=example\.com; Path=\/app; SameSite=Lax$/,
+      )
     })
   })
 
