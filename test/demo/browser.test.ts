@@ -82,6 +82,13 @@ describe('the demo in Chromium', { skip: skipReason(), timeout: 90_000 }, () => 
     await page.waitForURL(`${url}/`)
   }
   const text = async (page: Page): Promise<string> => textOf(await page.content())
+  /** Logs the laptop in as alice unless it already is: each test also runs on its own. */
+  const laptopAsAlice = async (): Promise<void> => {
+    const page = await laptop.newPage()
+    await page.goto(url)
+    if (!/Logged in as alice/.test(await text(page))) await logIn(page, 'alice')
+    await page.close()
+  }
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'cloakroom-demo-browser-'))
@@ -167,6 +174,7 @@ describe('the demo in Chromium', { skip: skipReason(), timeout: 90_000 }, () => 
   })
 
   it('keeps both items when two tabs add to the cart at the same moment', async () => {
+    await laptopAsAlice()
     const [left, right] = [await laptop.newPage(), await laptop.newPage()]
     await left.goto(`${url}/cart`)
     await right.goto(`${url}/cart`)
@@ -189,6 +197,7 @@ describe('the demo in Chromium', { skip: skipReason(), timeout: 90_000 }, () => 
   })
 
   it('"log out other devices" ends the session of a second browser', async () => {
+    await laptopAsAlice()
     const phone = await newContext()
     try {
       const phonePage = await phone.newPage()
@@ -214,6 +223,7 @@ describe('the demo in Chromium', { skip: skipReason(), timeout: 90_000 }, () => 
   })
 
   it('logs out, and the old cookie replayed from outside the browser is refused', async () => {
+    await laptopAsAlice()
     const page = await laptop.newPage()
     await page.goto(url)
     const old = (await laptop.cookies()).find((c) => c.name === 'session')!

@@ -36,6 +36,10 @@ runStoreSuite('fromExpressSessionStore(express-session MemoryStore)', () =>
  * patch of it whose write the MemoryStore finishes only after `lateMs`, long after the patch
  * has failed.
  */
+/**
+ * A store whose next write lands `lateMs` after it was asked for, past the 400 ms deadline of its
+ * wrapper: a late write, with enough spare time for the calls queued behind it on a busy machine.
+ */
 async function lateWrite(lateMs: number) {
   const inner = new session.MemoryStore()
   const set = inner.set.bind(inner)
@@ -45,7 +49,7 @@ async function lateWrite(lateMs: number) {
     slowSets--
     setTimeout(() => set(sid, data, callback), lateMs)
   }
-  const store = fromExpressSessionStore(inner, { timeoutMs: 200 })
+  const store = fromExpressSessionStore(inner, { timeoutMs: 400 })
   const id = newIdHash()
   const time = Date.now()
   await store.set(id, record({ data: { user: 'ann' } }))
@@ -125,7 +129,7 @@ describe('fromExpressSessionStore', () => {
   })
 
   it('never lets a write that timed out land after the logout that followed it', async () => {
-    const { store, id, patching } = await lateWrite(300)
+    const { store, id, patching } = await lateWrite(500)
     await assert.rejects(patching, StoreUnavailableError)
     // The logout waits for the late write to finish in the store, then removes the session.
     await store.delete(id)
@@ -134,10 +138,10 @@ describe('fromExpressSessionStore', () => {
   })
 
   it('keeps the order of operations when one gave up while waiting for its turn', async () => {
-    // A patch whose write lands at about 250 ms, after the patch failed at 200 ms...
-    const { store, id, patching } = await lateWrite(250)
+    // A patch whose write lands at about 450 ms, after the patch failed at 400 ms...
+    const { store, id, patching } = await lateWrite(450)
     await new Promise((resolve) => setTimeout(resolve, 10))
-    // ...a read behind it that gives up waiting at about 210 ms...
+    // ...a read behind it that gives up waiting at about 410 ms...
     const reading = store.get(id)
     await assert.rejects(patching, StoreUnavailableError)
     await assert.rejects(reading, StoreUnavailableError)

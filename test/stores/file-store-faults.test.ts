@@ -104,6 +104,8 @@ describe('file store faults over node:http', () => {
 
     it('answers 503 on a read-only remount and on a full disk, and keeps the stored session', async (t) => {
       if (!mounted) {
+        // CI runs as root, where the mount must work: there a failed mount fails the test.
+        if (process.env.CI === 'true') throw new Error(`${reason}; with CI=true this test must run`)
         t.skip(reason)
         return
       }
