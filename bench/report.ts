@@ -293,6 +293,28 @@ const REFERENCE_PARAGRAPH =
   "The `reference` row is no session library: a node:http server that never reads or verifies the incoming cookie. On each write it serializes a fixed user and a counter (nothing from the request), base64url-encodes them, computes one HMAC-SHA256 and sends `Set-Cookie`, `Vary` and `Cache-Control`; on a read it answers the user's id without looking at any cookie. " +
   'Its ratio is therefore the ceiling for issuing a signed cookie, not for a whole signed-cookie write, which must also verify the cookie it receives.'
 
+/**
+ * Sums up the saturation warnings per framework (the README would otherwise list dozens).
+ *
+ * @param warnings the warnings, each `<framework> round <n>: ... only <busy>% busy ...`
+ * @returns one Markdown list item per framework
+ */
+function warningSummary(warnings: readonly string[]): string[] {
+  const busyByFramework = new Map<string, number[]>()
+  for (const warning of warnings) {
+    const framework = warning.slice(0, Math.max(0, warning.indexOf(' round ')))
+    const busy = Number(/only (\d+)% busy/.exec(warning)?.[1] ?? Number.NaN)
+    const list = busyByFramework.get(framework) ?? []
+    list.push(busy)
+    busyByFramework.set(framework, list)
+  }
+  return [...busyByFramework].map(([framework, busy]) => {
+    const known = busy.filter((value) => Number.isFinite(value))
+    const least = known.length > 0 ? `, the least busy at ${Math.min(...known)}% of its core` : ''
+    return `- ${framework}: ${busy.length} bare run(s)${least}`
+  })
+}
+
 /** What the run checked about its own measurements, and what it found. */
 function checksParagraph(report: BenchReport): string[] {
   if (report.warnings === undefined) {
@@ -312,9 +334,9 @@ function checksParagraph(report: BenchReport): string[] {
   if (report.warnings.length > 0) {
     lines.push(
       '',
-      `**Warning: in ${report.warnings.length} bare run(s) the load generator did not saturate the server: ratios are pushed toward 1.**`,
+      `**Warning: in ${report.warnings.length} bare run(s) the load generator did not saturate the server: ratios are pushed toward 1.** Each is listed in \`latest.json\`; per framework:`,
       '',
-      ...report.warnings.map((w) => `- ${w}`),
+      ...warningSummary(report.warnings),
     )
   }
   return lines
