@@ -107,6 +107,9 @@ export interface StoreStats {
  * - `patch` applies a field-level change atomically and returns `false`, writing nothing, when the
  *   record is gone. Concurrent patches of different keys must all survive.
  * - `touch` moves `lastActive`/`expires` without rewriting data; `false` when the record is gone.
+ * - Keys and strings come back exactly as given, whatever they hold: U+0000 and unpaired
+ *   surrogates included (a backend that cannot hold them escapes them, as PostgreSQL and Redis do).
+ * - `prune`, where there is one, deletes every expired record that `stats` counts.
  * - Errors from the backend are thrown as {@link StoreUnavailableError} with the cause attached.
  */
 export interface SessionStore {
