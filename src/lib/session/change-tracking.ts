@@ -28,23 +28,29 @@ function isMutable(value: unknown): value is object {
  * @param seen the objects already walked (a cycle stops there)
  */
 function deepFreeze(value: unknown, seen: Set<object>): void {
-  if (!isMutable(value) || seen.has(value)) return
-  const pending: unknown[] = [value]
-  while (pending.length > 0) {
-    const item = pending.pop()
-    if (!isMutable(item) || seen.has(item)) continue
-    seen.add(item)
-    if (Array.isArray(item)) {
-      if (Object.getPrototypeOf(item) !== Array.prototype) continue
-      Object.freeze(item)
-      for (let index = 0; index < item.length; index++) pending.push(item[index])
-      continue
+  // The list is made only for a value with objects inside: most session values are flat.
+  let pending: object[] | undefined
+  let item: unknown = value
+  for (;;) {
+    if (isMutable(item) && !seen.has(item)) {
+      seen.add(item)
+      const prototype: unknown = Object.getPrototypeOf(item)
+      if (Array.isArray(item)) {
+        if (prototype === Array.prototype) {
+          Object.freeze(item)
+          for (const member of item) if (isMutable(member)) (pending ??= []).push(member)
+        }
+      } else if (prototype === Object.prototype || prototype === null) {
+        Object.freeze(item)
+        // No inherited enumerable members on a plain object: for-in walks its own, without a copy.
+        for (const key in item) {
+          const member = (item as Record<string, unknown>)[key]
+          if (isMutable(member)) (pending ??= []).push(member)
+        }
+      }
     }
-    const prototype: unknown = Object.getPrototypeOf(item)
-    if (prototype !== Object.prototype && prototype !== null) continue
-    Object.freeze(item)
-    // No inherited enumerable members on a plain object: for-in walks its own, without a copy.
-    for (const key in item) pending.push((item as Record<string, unknown>)[key])
+    if (pending === undefined || pending.length === 0) return
+    item = pending.pop()
   }
 }
 
