@@ -35,6 +35,12 @@ export type CookieDecodeResult =
 
 /**
  * Turns a payload into a cookie value and back, authenticating it. Decoding never throws.
+ *
+ * @remarks
+ * A codec may answer a value it verified before with the same result object (the built-in ones
+ * keep a bounded cache). Payloads are never changed by their users, and the cookie factory keeps
+ * the parse of a payload's body with the payload object, so a codec that returns a new object
+ * each time is correct, only slower.
  */
 export interface CookieCodec {
   /**

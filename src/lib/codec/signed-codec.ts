@@ -57,18 +57,22 @@ export function createSignedCodec(options: SignedCodecOptions): CookieCodec {
 
   const verify = (value: string): CookieDecodeResult => {
     if (value.length > MAX_VALUE_LENGTH) return invalid('malformed')
-    const macStart = value.lastIndexOf('.')
+    // Six dot-separated fields, found by position: no array of parts on every request.
+    const keyStart = value.indexOf('.') + 1
+    const createdStart = value.indexOf('.', keyStart) + 1
+    const activeStart = createdStart === 0 ? 0 : value.indexOf('.', createdStart) + 1
+    const bodyStart = activeStart === 0 ? 0 : value.indexOf('.', activeStart) + 1
+    const macStart = bodyStart === 0 ? -1 : value.indexOf('.', bodyStart)
+    if (keyStart === 0 || macStart < 0 || value.includes('.', macStart + 1)) {
+      return invalid('malformed')
+    }
+    if (value.slice(0, keyStart - 1) !== SIGNED_FORMAT_VERSION)
+      return invalid('unsupported-version')
+    const keyId = value.slice(keyStart, createdStart - 1)
+    const created = value.slice(createdStart, activeStart - 1)
+    const lastActive = value.slice(activeStart, bodyStart - 1)
+    const body = value.slice(bodyStart, macStart)
     const signed = value.slice(0, macStart)
-    const parts = signed.split('.')
-    if (macStart < 0 || parts.length !== 5) return invalid('malformed')
-    const [version, keyId, created, lastActive, body] = parts as [
-      string,
-      string,
-      string,
-      string,
-      string,
-    ]
-    if (version !== SIGNED_FORMAT_VERSION) return invalid('unsupported-version')
     const given = value.slice(macStart + 1)
     if (given.length !== MAC_LENGTH || !BASE64URL.test(given)) return invalid('malformed')
     const key = keyring.find(keyId)

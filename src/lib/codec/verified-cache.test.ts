@@ -23,6 +23,24 @@ describe('createVerifiedCache', () => {
     assert.equal(cache.get('longer'), undefined)
   })
 
+  it('keeps the newest entries through long churn, a replaced one in its first place', () => {
+    const cache = createVerifiedCache<number>(3, 100)
+    cache.set('a', 1)
+    cache.set('b', 2)
+    cache.set('a', 10) // replaced: still the oldest
+    cache.set('c', 3)
+    cache.set('d', 4)
+    assert.deepEqual(
+      ['a', 'b', 'c', 'd'].map((value) => cache.get(value)),
+      [undefined, 2, 3, 4],
+    )
+    for (let round = 0; round < 5000; round++) cache.set(`v${round}`, round)
+    assert.deepEqual(
+      ['v4996', 'v4997', 'v4998', 'v4999', 'b', 'd'].map((value) => cache.get(value)),
+      [undefined, 4997, 4998, 4999, undefined, undefined],
+    )
+  })
+
   it('keyed by the tail, only the whole value hits', () => {
     const cache = createVerifiedCache<string>(10, 100, 4)
     cache.set('first.MAC1', 'first')

@@ -39,6 +39,12 @@ export function createVerifiedCache<T>(
   tailLength?: number,
 ): VerifiedCache<T> {
   const entries = new Map<string, Entry<T>>()
+  // The keys in insertion order, as a ring: the slot `next` holds the oldest once it is full.
+  // (Evicting with `entries.keys().next()` instead gets slower as a Map fills with the holes
+  // that deleting from its front leaves, which its iterator walks over.)
+  const capacity = Math.max(0, Math.floor(maxEntries))
+  const order = new Array<string | undefined>(capacity).fill(undefined)
+  let next = 0
   const keyOf =
     tailLength === undefined
       ? (value: string) => value
@@ -49,11 +55,14 @@ export function createVerifiedCache<T>(
       return entry !== undefined && entry.value === value ? entry.result : undefined
     },
     set: (value, result) => {
-      if (maxEntries <= 0 || value.length > maxValueLength) return
+      if (capacity === 0 || value.length > maxValueLength) return
       const key = keyOf(value)
       // A key already present is replaced in place (it stays where it was in the eviction order).
-      if (!entries.has(key) && entries.size >= maxEntries) {
-        entries.delete(entries.keys().next().value!)
+      if (!entries.has(key)) {
+        const evicted = order[next]
+        if (evicted !== undefined) entries.delete(evicted)
+        order[next] = key
+        next = next + 1 === capacity ? 0 : next + 1
       }
       entries.set(key, { value, result })
     },

@@ -1,5 +1,4 @@
-import { createVerifiedCache } from '../codec/verified-cache.js'
-import type { CookieCodec, InvalidCookieReason } from '../codec/cookie-codec.js'
+import type { CookieCodec, CookiePayload, InvalidCookieReason } from '../codec/cookie-codec.js'
 import { ConfigError, CookieTooLargeError, SessionCommittedError } from '../errors.js'
 import { EXPIRED_LIFETIME, formatLifetime, readChunkedCookie } from '../http/cookies.js'
 import { decodeAll, type JsonValue } from '../session/serializer.js'
@@ -211,14 +210,16 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
   }
 
   // A verified body never changes meaning, and parsed bodies are never changed (the session
-  // decodes into new objects): repeated requests with one cookie parse it once.
-  const parsedBodies = createVerifiedCache<CookieBody | null>(1000, 4096)
-  const parseBody = (body: string): CookieBody | undefined => {
-    let parsed = parsedBodies.get(body)
+  // decodes into new objects): repeated requests with one cookie parse it once. The codecs
+  // answer a value they verified before with the same payload object, so the parse is kept with
+  // it, and lives as long as the codec's cache keeps the payload.
+  const parsedBodies = new WeakMap<CookiePayload, CookieBody | null>()
+  const parseBody = (payload: CookiePayload): CookieBody | undefined => {
+    let parsed = parsedBodies.get(payload)
     if (parsed === undefined) {
       let json: unknown
       try {
-        json = JSON.parse(body)
+        json = JSON.parse(payload.body)
       } catch {
         json = undefined
       }
@@ -226,7 +227,7 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
         isRecord(json) && isRecord(json.d) && (json.s === undefined || isRecord(json.s))
           ? (json as unknown as CookieBody)
           : null
-      parsedBodies.set(body, parsed)
+      parsedBodies.set(payload, parsed)
     }
     return parsed ?? undefined
   }
@@ -244,7 +245,7 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     if (timeoutMs !== null && time - lastActive > timeoutMs) return refuse('expired')
     if (absoluteTimeoutMs !== null && time - created > absoluteTimeoutMs) return refuse('expired')
     if (revocation !== undefined && time - created > lifetimeMs) return refuse('expired')
-    const parsed = parseBody(body)
+    const parsed = parseBody(decoded.payload)
     if (parsed === undefined) return refuse('malformed')
     // The built-in serializers decode into new objects, so they share the cached parse. A custom
     // serializer's decode may hand back parts of its input (an identity decode is easy to write):
