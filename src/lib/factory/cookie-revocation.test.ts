@@ -294,6 +294,60 @@ describe('createSignedCookieFactory({ revocation })', () => {
     })
   })
 
+  it('does not let a login whose owner-record create lands late bring revoked cookies back', async () => {
+    for (const end of ['revokeSessions', 'logout'] as const) {
+      // Holds the first write of the owner record (its create) until released.
+      let held: (() => void) | undefined
+      const heldCreate = new Promise<void>((resolve) => (held = resolve))
+      let release!: () => void
+      const released = new Promise<void>((resolve) => (release = resolve))
+      const memory = createMemoryStore({ now: () => START, sweepIntervalMs: null })
+      const store: SessionStore = Object.assign(Object.create(memory) as SessionStore, {
+        set: async (...args: Parameters<SessionStore['set']>) => {
+          if (held !== undefined && args[0] === ownerKey('ann')) {
+            held()
+            held = undefined
+            await released
+          }
+          return memory.set(...args)
+        },
+      })
+      const { factory, login, whoIs, request } = setup({ store })
+      // Device A logs in first: no owner record yet, and its create is slow to land.
+      const first = await factory.load(undefined)
+      first.regenerate()
+      first.setOwner('ann')
+      first.set('user', 'ann')
+      const committed = factory.commit(first)
+      await heldCreate
+      // Device B logs in meanwhile, creating the record, and is then ended on the server.
+      const deviceB = await login('ann')
+      if (end === 'revokeSessions') await factory.revokeSessions('ann')
+      else await request(deviceB, (s) => s.invalidate())
+      assert.equal(await whoIs(deviceB), 'anonymous', end)
+      release()
+      const headers = await committed
+      const deviceA = headers[0]!.slice('session='.length, headers[0]!.indexOf(';'))
+      assert.equal(await whoIs(deviceB), 'anonymous', `${end}: still ended once A's create landed`)
+      assert.equal(await whoIs(deviceA), 'ann', `${end}: the late login itself works`)
+    }
+  })
+
+  it('gives two logins that create the owner record at once the same generation', async () => {
+    const { factory, whoIs } = setup()
+    const sessions = [await factory.load(undefined), await factory.load(undefined)]
+    for (const session of sessions) {
+      session.regenerate()
+      session.setOwner('ann')
+      session.set('user', 'ann')
+    }
+    const cookies = (await Promise.all(sessions.map(async (s) => factory.commit(s)))).map(
+      (headers) => headers[0]!.slice('session='.length, headers[0]!.indexOf(';')),
+    )
+    assert.equal(systemOf(cookies[0]!).gen, systemOf(cookies[1]!).gen)
+    assert.deepEqual([await whoIs(cookies[0]!), await whoIs(cookies[1]!)], ['ann', 'ann'])
+  })
+
   it('refuses an owned cookie whose owner record is gone (fail closed)', async () => {
     const { store, login, whoIs, reasons } = setup()
     const cookie = await login('ann')

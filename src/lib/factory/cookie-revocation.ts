@@ -23,6 +23,8 @@ const CLOCK_MARGIN_MS = 60_000
 
 /** The shape of a revocable cookie's session id: 16 random bytes, base64url, no padding. */
 const COOKIE_SESSION_ID = /^[A-Za-z0-9_-]{22}$/
+/** The number of random bytes in a new owner record's first generation (48 bits). */
+const GENERATION_BYTES = 6
 /** The owner record's field holding the owner's generation. */
 const GENERATION_FIELD = 'gen'
 /** The prefix of the owner record's fields naming a revoked session id: `r:<sid>`. */
@@ -207,17 +209,46 @@ export function createCookieRevocation(
     return typeof gen === 'number' && Number.isSafeInteger(gen) ? gen : undefined
   }
 
+  /** A random generation below 2^48, so a new owner record does not repeat an earlier one's. */
+  const randomGeneration = (): number => {
+    const bytes = randomBytes(GENERATION_BYTES)
+    if (bytes.byteLength < GENERATION_BYTES) {
+      throw new ConfigError(
+        'revocation.randomBytes',
+        `expected ${GENERATION_BYTES} bytes when asked for ${GENERATION_BYTES}.`,
+      )
+    }
+    return Buffer.from(bytes.buffer, bytes.byteOffset, GENERATION_BYTES).readUIntBE(
+      0,
+      GENERATION_BYTES,
+    )
+  }
+
+  /**
+   * Creates the owner's record (the store has no "create if absent", so it is a plain write) and
+   * returns the generation for the cookie being issued.
+   *
+   * A new record starts at a random generation (48 bits), not at one an earlier record of the
+   * owner had.
+   * A create that lands late, after a concurrent login created the record and a logout or
+   * `revokeSessions` then changed it, replaces that record: the cookies issued under it carry
+   * the other generation and are refused (fail closed), where a fixed starting generation would
+   * let the revoked ones back in. The record is read back, so that two logins creating it at once
+   * both issue the generation of the write that landed last.
+   */
   const createOwnerRecord = async (owner: string, time: number): Promise<number> => {
-    // A new record starts at generation 0, so two requests creating it at once agree.
+    const ownerRecordKey = ownerKey(owner)
+    const gen = randomGeneration()
     const record: StoredSession = {
       data: {},
-      system: { [GENERATION_FIELD]: 0 },
+      system: { [GENERATION_FIELD]: gen },
       created: time,
       lastActive: time,
       expires: outliving(time),
     }
-    await call('commit', () => store.set(ownerKey(owner), record))
-    return 0
+    await call('commit', () => store.set(ownerRecordKey, record))
+    const stored = await call('commit', () => store.get(ownerRecordKey))
+    return (stored === undefined ? undefined : generationOf(stored)) ?? gen
   }
 
   return {
