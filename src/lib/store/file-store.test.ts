@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import {
   chmodSync,
@@ -127,6 +128,40 @@ describe('createFileStore', () => {
     ])
     assert.equal(await store.prune(), 2)
     assert.deepEqual(readdirSync(dir), [])
+  })
+
+  it("leaves other programs' files and entries that are not files alone in prune and stats", async () => {
+    const dir = freshDir()
+    const store = createFileStore({ dir, onCorruptRecord: () => {} })
+    const [live, expired] = [newIdHash(), newIdHash()]
+    await store.set(live, record())
+    await store.set(expired, record({ expires: Date.now() - 1 }))
+    writeFileSync(join(dir, 'package.json'), '{"name":"app"}', { mode: 0o600 })
+    writeFileSync(join(dir, 'notes.json'), 'not json', { mode: 0o600 })
+    mkdirSync(join(dir, `${newIdHash()}.json`))
+    execFileSync('mkfifo', [join(dir, `${newIdHash()}.json`)])
+    assert.deepEqual(
+      { live: (await store.stats()).live, expired: (await store.stats()).expired },
+      { live: 1, expired: 1 },
+    )
+    assert.equal(await store.prune(), 1)
+    assert.deepEqual((await store.stats()).expired, 0, 'what stats counts, prune removes')
+    assert.equal(readdirSync(dir).length, 5, 'the live record and the four foreign entries stay')
+    assert.equal(readFileSync(join(dir, 'package.json'), 'utf8'), '{"name":"app"}')
+  })
+
+  it('fails prune with StoreUnavailableError when a file cannot be removed, yet reads an expired one as no session', async () => {
+    const dir = freshDir()
+    const id = newIdHash()
+    await createFileStore({ dir }).set(id, record({ expires: Date.now() - 1 }))
+    const readOnly = createFileStore({ dir, fs: failing('EROFS', (name) => name === 'unlink') })
+    assert.equal(await readOnly.get(id), undefined)
+    await assert.rejects(readOnly.prune(), (error: unknown) => {
+      assert.ok(error instanceof StoreUnavailableError)
+      assert.equal((error.cause as { code: string }).code, 'EROFS')
+      return true
+    })
+    assert.deepEqual(readdirSync(dir), [`${id}.json`])
   })
 
   it('removes temporary files left by a crash when they are old', async () => {

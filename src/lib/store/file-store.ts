@@ -48,12 +48,14 @@ export interface FileStoreOptions {
    * directory must not be readable or writable by group or others.
    *
    * > [!WARNING]
-   * > Use a directory of its own: the store reads and removes every `*.json` file in it.
+   * > Use a directory of its own: the store reads every `*.json` file in it, and `prune()` removes
+   * > the expired records and the unusable files named like records (43-character names).
    */
   readonly dir: string
   /**
-   * Told when a session file cannot be used (truncated, not JSON, a symlink); the file then reads
-   * as "no session" and `prune()` removes it.
+   * Told when a session file cannot be used (truncated, not JSON, a symlink, not a regular
+   * file); it then reads as "no session", and `prune()` removes it when it is a file named like
+   * the records the built-in factories write.
    * @defaultValue a `console.warn` naming the record key
    */
   readonly onCorruptRecord?: (info: CorruptRecordInfo) => void
@@ -74,12 +76,17 @@ export interface FileStore extends SessionStore {
   /** The resolved directory of the session files. */
   readonly dir: string
   /**
-   * Removes expired and unusable session files, and temporary files left by a crash. Files are
-   * removed one at a time; `onProgress` is called after every `batchSize` files examined (default
-   * 100) and once at the end.
+   * Removes expired session files, unusable files named like records (the 43-character record
+   * keys of the built-in factories; other files and entries that are not regular files are left
+   * alone), and temporary files left by a crash. Files are removed one at a time; `onProgress` is
+   * called after every `batchSize` files examined (default 100) and once at the end.
+   *
+   * Run by another process (`cloakroom prune`), it may remove a session that the app extends at
+   * the very moment it expires: the lock that orders the changes to one file is per process.
    * @param options the batch size and a progress callback
    * @returns how many session files were removed
    * @throws {@link ConfigError} when `batchSize` is not a whole number greater than 0
+   * @throws {@link StoreUnavailableError} when a file cannot be removed (a read-only directory)
    */
   prune(options?: PruneOptions): Promise<number>
   /**
@@ -100,6 +107,21 @@ type ReadResult =
   | { kind: 'missing' }
   | { kind: 'corrupt'; reason: CorruptRecordReason }
   | { kind: 'ok'; record: StoredSession }
+
+/** The name of every record the built-in factories write: SHA-256, base64url (43 characters). */
+const HASH_NAMED = /^[A-Za-z0-9_-]{43}$/
+
+/**
+ * Whether `prune()` removes a directory entry (and `stats()` counts it as expired): an expired
+ * record, or an unusable file named like the records the built-in factories write. Other
+ * unusable files (another program's `*.json` in a directory that is not the store's own) and
+ * entries that are not regular files (a directory, a FIFO) are left alone and not counted.
+ */
+function isPrunable(idHash: string, result: ReadResult, time: number): boolean {
+  if (result.kind === 'ok') return result.record.expires <= time
+  if (result.kind === 'missing' || result.reason === 'not-a-file') return false
+  return HASH_NAMED.test(idHash)
+}
 
 function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? (error as { code?: string }).code : undefined
@@ -205,7 +227,11 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   const read = async (idHash: string): Promise<ReadResult> => {
     let handle: fsPromises.FileHandle
     try {
-      handle = await fs.open(pathOf(idHash), constants.O_RDONLY | constants.O_NOFOLLOW)
+      // O_NONBLOCK: a FIFO named like a record fails the file check below instead of blocking.
+      handle = await fs.open(
+        pathOf(idHash),
+        constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0),
+      )
     } catch (error) {
       const code = errorCode(error)
       if (code === 'ENOENT') return { kind: 'missing' }
@@ -320,10 +346,12 @@ export function createFileStore(options: FileStoreOptions): FileStore {
         if (result.kind === 'corrupt') onCorruptRecord({ idHash, reason: result.reason })
         if (result.kind !== 'ok') return undefined
         if (result.record.expires <= now()) {
+          // Best effort: the answer is "no session" whether or not the file can go (a read-only
+          // directory); prune removes it later.
           await withLock(idHash, async () => {
             const again = await read(idHash)
             if (again.kind === 'ok' && again.record.expires <= now()) await unlink(idHash)
-          })
+          }).catch(() => undefined)
           return undefined
         }
         return result.record
@@ -411,13 +439,10 @@ export function createFileStore(options: FileStoreOptions): FileStore {
         for (const idHash of await recordKeys()) {
           if (examined > 0 && examined % batchSize === 0) onProgress?.(removed)
           examined++
-          const gone = await withLock(idHash, async () => {
-            const result = await read(idHash)
-            const dead =
-              result.kind === 'corrupt' || (result.kind === 'ok' && result.record.expires <= now())
-            // A directory named like a record cannot be unlinked; leave it and carry on.
-            return dead && (await unlink(idHash).catch(() => false))
-          })
+          const gone = await withLock(
+            idHash,
+            async () => isPrunable(idHash, await read(idHash), now()) && unlink(idHash),
+          )
           if (gone) removed++
         }
         const time = now()
@@ -434,12 +459,12 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     },
     stats() {
       return guard('stats', async () => {
-        const tally = new StatsTally(now())
+        const time = now()
+        const tally = new StatsTally(time)
         for (const idHash of await recordKeys()) {
           const result = await read(idHash)
-          if (result.kind !== 'missing') {
-            tally.add(result.kind === 'corrupt' ? undefined : result.record)
-          }
+          if (result.kind === 'ok') tally.add(result.record)
+          else if (isPrunable(idHash, result, time)) tally.add(undefined)
         }
         return tally.result()
       })
