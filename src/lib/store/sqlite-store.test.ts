@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -192,8 +192,33 @@ describe('createSqliteStore', () => {
       () => createSqliteStore({ database: ':memory:', table: 'a', tableName: 'b' }),
       /tableName is its former name/,
     )
-    assert.throws(() => createSqliteStore({ database: join(root, 'missing', 'dir', 'x.db') }), {
+    // A path under a regular file: its directory cannot be made.
+    const file = freshFile()
+    writeFileSync(file, '')
+    assert.throws(() => createSqliteStore({ database: join(file, 'dir', 'x.db') }), {
       code: 'ERR_INVALID_OPTION',
     })
+  })
+
+  it('creates the missing directories of its file with mode 0700', async () => {
+    const dir = join(root, `new-${count++}`, '.data')
+    const store = createSqliteStore({ database: join(dir, 'sessions.db') })
+    await store.set(newIdHash(), record({ a: 1 }))
+    assert.equal(statSync(dir).mode & 0o777, 0o700)
+    await store.close()
+  })
+
+  it('reads a row whose data was changed by hand into something else as no session', async () => {
+    const db = new Database(':memory:')
+    const store = createSqliteStore({ database: db })
+    const [broken, listed] = [newIdHash(), newIdHash()]
+    await store.set(broken, record({ a: 1 }))
+    await store.set(listed, record({ a: 1 }))
+    db.prepare('UPDATE cloakroom_sessions SET data = ? WHERE id_hash = ?').run('{"a":', broken)
+    db.prepare('UPDATE cloakroom_sessions SET system = ? WHERE id_hash = ?').run('[1]', listed)
+    assert.equal(await store.get(broken), undefined)
+    assert.equal(await store.get(listed), undefined)
+    await store.close()
+    db.close()
   })
 })

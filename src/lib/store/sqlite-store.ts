@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { ConfigError, StoreUnavailableError } from '../errors.js'
 import type { JsonValue } from '../session/serializer.js'
@@ -15,9 +17,10 @@ import type {
 /** Options of {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
   /**
-   * A `better-sqlite3` database, or the file name of one to open (created if missing). A store
-   * that opens the file itself turns on WAL mode and closes it in `close()`; with a database of
-   * your own, turn on WAL yourself (`db.pragma('journal_mode = WAL')`) for concurrent readers.
+   * A `better-sqlite3` database, or the file name of one to open (created if missing, and its
+   * missing parent directories with mode 0700). A store that opens the file itself turns on WAL
+   * mode and closes it in `close()`; with a database of your own, turn on WAL yourself
+   * (`db.pragma('journal_mode = WAL')`) for concurrent readers.
    */
   readonly database: Database.Database | string
   /**
@@ -182,6 +185,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   let db: Database.Database
   if (typeof options.database === 'string') {
     try {
+      // A file name (not ':memory:', '' or a `file:` URI): its directory is made like the file
+      // store's, so `./.data/sessions.db` works on a fresh checkout.
+      if (!['', ':memory:'].includes(options.database) && !options.database.startsWith('file:')) {
+        mkdirSync(dirname(resolve(options.database)), { recursive: true, mode: 0o700 })
+      }
       db = new Database(options.database)
       db.pragma(`busy_timeout = ${busyTimeoutMs}`)
       if (!db.memory) db.pragma('journal_mode = WAL')
@@ -308,6 +316,19 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return statement
   }
 
+  /** A stored namespace (JSON text of an object), or undefined when it is not one. */
+  const parseNamespace = (text: string): Record<string, JsonValue> | undefined => {
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      return undefined
+    }
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, JsonValue>)
+      : undefined
+  }
+
   const recordValues = (record: StoredSession): unknown[] => [
     JSON.stringify(record.data),
     JSON.stringify(record.system),
@@ -323,12 +344,22 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         const row = s.get.get(idHash)
         if (row === undefined) return undefined
         if (row.expires <= now()) {
-          s.deleteExpired.run(idHash, now())
+          // Best effort: the answer is "no session" even when the row cannot go (a read-only
+          // database); prune removes it later.
+          try {
+            s.deleteExpired.run(idHash, now())
+          } catch {
+            // left for prune
+          }
           return undefined
         }
+        const data = parseNamespace(row.data)
+        const system = parseNamespace(row.system)
+        // A row changed by hand into something else reads as no session, not as an outage.
+        if (data === undefined || system === undefined) return undefined
         const record: StoredSession = {
-          data: JSON.parse(row.data) as Record<string, JsonValue>,
-          system: JSON.parse(row.system) as Record<string, JsonValue>,
+          data,
+          system,
           created: row.created,
           lastActive: row.last_active,
           expires: row.expires,
