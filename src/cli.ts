@@ -32,6 +32,14 @@ const io: CliIO = {
   isStderrTTY: process.stderr.isTTY === true,
 }
 
+// A reader that goes away first (`cloakroom stats | head -c 1`) is no error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error
+    process.exit(process.exitCode ?? 0)
+  })
+}
+
 const [name, ...args] = process.argv.slice(2)
 const command = COMMANDS.find((candidate) => candidate.name === name)
 if (name === '--version' || name === '-v') {

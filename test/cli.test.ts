@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile, spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,7 +21,10 @@ import { createPyramidCookieFactory } from 'cloakroom/pyramid'
 import { createRedisStore } from 'cloakroom/redis'
 import { createSqliteStore } from 'cloakroom/sqlite'
 import Database from 'better-sqlite3'
+import { createKeyring } from '../src/lib/codec/keyring.js'
+import { createSignedCodec } from '../src/lib/codec/signed-codec.js'
 import { generateSecret } from '../src/lib/cli/keygen.js'
+import { statsReport } from '../src/lib/cli/stats.js'
 import { POSTGRES, REDIS_URL, serviceSkip, uniqueName } from './helpers/services.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -213,6 +217,41 @@ describe('cloakroom (CLI)', () => {
     assert.deepEqual(shown.data, { user: 'ann' })
   })
 
+  it('exits quietly when the reader of its output goes away first', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'keygen'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const [code] = (await once(child, 'close')) as [number]
+    assert.deepEqual({ code, stderr }, { code: 0, stderr: '' })
+  })
+
+  it('inspect refuses, with exit code 2, a cookie that authenticates but holds no session', async () => {
+    const codec = createSignedCodec({
+      keyring: createKeyring(SECRET, 'signed-cookie/session'),
+      cacheEntries: 0,
+    })
+    const bodies = ['null', '[1,2]', '"text"', '{"d":null}', '{"s":{}}', '{"d":{},"s":[]}']
+    const runs = await Promise.all(
+      bodies.map((body) =>
+        cli([
+          'inspect',
+          codec.encode({ created: NOW, lastActive: NOW, body }),
+          '--secret',
+          SECRET,
+          '--json',
+        ]),
+      ),
+    )
+    for (const run of runs) {
+      oneLine(run)
+      assert.match(run.stderr, /authenticates but its body is not a session/)
+    }
+  })
+
   it('inspect fails with exit code 2 and one line, never echoing the secret', async () => {
     const [value] = mint(createEncryptedCookieFactory({ secrets: SECRET }), { user: 'ann' })
     const cookie = value!.slice('session='.length)
@@ -367,6 +406,16 @@ describe('cloakroom prune / stats (CLI)', () => {
     const after = json(await cli(['stats', '--store', url, '--json'])) as Record<string, unknown>
     assert.equal(after.live, 2)
     assert.equal(after.expired, 0)
+  })
+
+  it('stats shows a stored creation time no date can hold as the number, instead of failing', () => {
+    const report = statsReport('file:x', {
+      live: 1,
+      expired: 0,
+      oldestCreated: -1e300,
+      largestBytes: 2,
+    })
+    assert.equal(report.oldestCreated, '-1e+300 (not a valid time)')
   })
 
   it('an empty store: stats prints null for the oldest and the largest', async () => {

@@ -8,6 +8,7 @@ import { joinCookieChunks, MAX_COOKIE_CHUNKS } from '../factory/cookie-chunks.js
 import { readChunkedCookie } from '../http/cookies.js'
 import type { JsonValue } from '../session/serializer.js'
 import { parseCommandArgs, usageError, type CliCommand } from './command.js'
+import { timeText } from './time-text.js'
 
 /** A decoded session cookie, as `cloakroom inspect` shows it. Never holds a secret. */
 export interface InspectedCookie {
@@ -176,11 +177,17 @@ export function inspectCookie(
       continue
     }
     const { created, lastActive, body } = decoded.payload
-    let parsed: { d?: JsonValue; s?: JsonValue }
+    let parsed: unknown
     try {
-      parsed = JSON.parse(body) as { d?: JsonValue; s?: JsonValue }
+      parsed = JSON.parse(body)
     } catch {
       return failure('the cookie authenticates but its body is not JSON.')
+    }
+    // The factories' own check: anything else gives the app a fresh session, and so says so here.
+    if (!isRecord(parsed) || !isRecord(parsed.d) || !isRecordOrAbsent(parsed.s)) {
+      return failure(
+        'the cookie authenticates but its body is not a session (the app gives a fresh session).',
+      )
     }
     return {
       ok: true,
@@ -189,7 +196,7 @@ export function inspectCookie(
         ...(kind === undefined ? {} : { keyId }),
         created: timeText(created),
         lastActive: timeText(lastActive),
-        data: parsed.d ?? {},
+        data: parsed.d,
         system: parsed.s ?? {},
       },
     }
@@ -197,10 +204,12 @@ export function inspectCookie(
   return failure(kind === undefined ? explainPyramid(reason) : explain(reason, kind, cookieName))
 }
 
-/** An ISO time, or the raw number when no date can show it (a signed but absurd time). */
-function timeText(ms: number): string {
-  const date = new Date(ms)
-  return Number.isNaN(date.getTime()) ? `${ms} (not a valid time)` : date.toISOString()
+function isRecord(value: unknown): value is Record<string, JsonValue> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isRecordOrAbsent(value: unknown): value is Record<string, JsonValue> | undefined {
+  return value === undefined || isRecord(value)
 }
 
 function formatText(cookie: InspectedCookie): string {

@@ -6,6 +6,7 @@ import {
   STORE_USAGE,
   storeTargetFromArgs,
 } from './store-target.js'
+import { timeText } from './time-text.js'
 
 /** What `cloakroom stats --json` prints: one JSON object per run. */
 export interface StatsReport {
@@ -15,7 +16,10 @@ export interface StatsReport {
   readonly live: number
   /** Expired records still stored (what `cloakroom prune` would delete). */
   readonly expired: number
-  /** When the oldest live session began (ISO 8601), or null when none is live. */
+  /**
+   * When the oldest live session began (ISO 8601; the raw number followed by "(not a valid
+   * time)" for a record with an absurd time), or null when none is live.
+   */
   readonly oldestCreated: string | null
   /** The bytes of data and library fields (JSON) of the largest live session, or null. */
   readonly largestBytes: number | null
@@ -33,8 +37,7 @@ export function statsReport(store: string, stats: StoreStats): StatsReport {
     store,
     live: stats.live,
     expired: stats.expired,
-    oldestCreated:
-      stats.oldestCreated === null ? null : new Date(stats.oldestCreated).toISOString(),
+    oldestCreated: stats.oldestCreated === null ? null : timeText(stats.oldestCreated),
     largestBytes: stats.largestBytes,
   }
 }

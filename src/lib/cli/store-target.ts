@@ -184,6 +184,7 @@ const noop = (): void => undefined
 // Drivers are optional peer dependencies: load them only for the store that needs them.
 const loadSqlite = () => Promise.all([import('better-sqlite3'), import('../store/sqlite-store.js')])
 const loadPostgres = () => Promise.all([import('pg'), import('../store/postgres-store.js')])
+const loadRedis = () => import('../store/redis-store.js')
 
 async function openSqlite(
   target: Extract<StoreTarget, { kind: 'sqlite' }>,
@@ -294,7 +295,13 @@ async function openRedis(
   target: Extract<StoreTarget, { kind: 'redis' }>,
   options: StoreTargetOptions,
 ): Promise<OpenedStore | TargetFailure> {
-  const { createRedisStore } = await import('../store/redis-store.js')
+  let redisModule: Awaited<ReturnType<typeof loadRedis>>
+  try {
+    redisModule = await loadRedis()
+  } catch {
+    return runtime('the redis: store needs the redis package (npm install redis).')
+  }
+  const { createRedisStore } = redisModule
   let store: ReturnType<typeof createRedisStore>
   try {
     store = createRedisStore({
