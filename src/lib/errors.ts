@@ -76,7 +76,7 @@ export class UnserializableValueError extends CloakroomError {
     super(
       'ERR_UNSERIALIZABLE_VALUE',
       `Session key "${key}" cannot be stored: ${path} is ${problem}. ` +
-        'Store plain data (JSON values and Date), or configure a serializer that supports it.',
+        'Store what the serializer keeps (the default one: JSON values and Date), or configure a serializer that supports it.',
       options,
     )
     this.key = key

@@ -53,4 +53,12 @@ export interface CookieCodec {
    * @returns the payload, or the reason it was refused
    */
   decode(value: string): CookieDecodeResult
+  /**
+   * Optional: user keys the format cannot store as user data (a name it gives a meaning of its
+   * own). The session refuses them at `set()` with `InvalidArgumentError`.
+   *
+   * @param key a session key
+   * @returns why the key cannot be used, or undefined when it can
+   */
+  reservedKey?(key: string): string | undefined
 }

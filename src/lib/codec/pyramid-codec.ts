@@ -155,6 +155,16 @@ function fromPyramidState(state: Record<string, JsonValue>): string | undefined 
   return JSON.stringify(hasSystem ? { d: data, s: system } : { d: data })
 }
 
+/** Why a user key cannot be stored in a Pyramid cookie, or undefined when it can. */
+function pyramidReservedKey(key: string): string | undefined {
+  return key === PYRAMID_CSRF_KEY ||
+    key.startsWith(PYRAMID_FLASH_PREFIX) ||
+    key.startsWith(PYRAMID_SYSTEM_PREFIX)
+    ? `a name that Pyramid's cookie format reserves (${PYRAMID_CSRF_KEY}, ${PYRAMID_FLASH_PREFIX}<queue>, ` +
+        `${PYRAMID_SYSTEM_PREFIX}<field>); rename the key`
+    : undefined
+}
+
 /** Joins Cloakroom's user data and library fields into one Pyramid session state. */
 function toPyramidState(body: string): Record<string, JsonValue> {
   const { d: data, s: system } = JSON.parse(body) as {
@@ -163,18 +173,9 @@ function toPyramidState(body: string): Record<string, JsonValue> {
   }
   const state: Record<string, JsonValue> = {}
   for (const key of Object.keys(data)) {
-    if (
-      key === PYRAMID_CSRF_KEY ||
-      key.startsWith(PYRAMID_FLASH_PREFIX) ||
-      key.startsWith(PYRAMID_SYSTEM_PREFIX)
-    ) {
-      throw new UnserializableValueError(
-        key,
-        key,
-        `a name that Pyramid's cookie format reserves (${PYRAMID_CSRF_KEY}, ${PYRAMID_FLASH_PREFIX}<queue>, ` +
-          `${PYRAMID_SYSTEM_PREFIX}<field>); rename the key`,
-      )
-    }
+    // The session refuses these at set(); this is the last line, for a factory that does not ask.
+    const reserved = pyramidReservedKey(key)
+    if (reserved !== undefined) throw new UnserializableValueError(key, key, reserved)
     put(state, key, data[key]!)
   }
   if (system !== undefined) {
@@ -283,5 +284,6 @@ export function createPyramidCodec(options: PyramidCodecOptions): CookieCodec {
       if (result.ok) cache.set(value, result)
       return result
     },
+    reservedKey: pyramidReservedKey,
   }
 }

@@ -193,7 +193,12 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
   const { cookieName, now, serializer, timeoutMs, reissueMs, absoluteTimeoutMs } = options
   const { attributeString } = options
   const split = engine.overflow === 'split'
-  const context: SessionContext = { serializer, now }
+  const reservedKey = codec.reservedKey?.bind(codec)
+  const context: SessionContext = {
+    serializer,
+    now,
+    ...(reservedKey === undefined ? {} : { reservedKey }),
+  }
   const deletion = `${cookieName}=${EXPIRED_LIFETIME}${attributeString}`
   const chunkName = (index: number): string => `${cookieName}.${index}`
   const maxValueLength = split ? engine.maxTotalCookieBytes : maxCookieBytes

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { describe, it } from 'node:test'
 import type { InvalidCookieReason } from '../codec/cookie-codec.js'
-import { ConfigError, UnserializableValueError } from '../errors.js'
+import { ConfigError, InvalidArgumentError, UnserializableValueError } from '../errors.js'
 import { systemFields } from '../session/session.js'
 import { createPyramidCookieFactory } from './pyramid-cookie-factory.js'
 
@@ -107,6 +107,23 @@ describe('createPyramidCookieFactory', () => {
       (error: unknown) =>
         error instanceof UnserializableValueError && error.code === 'ERR_UNSERIALIZABLE_VALUE',
     )
+  })
+
+  it('refuses the keys Pyramid reserves at set(), setDefault() and update(), storing nothing', () => {
+    const factory = createPyramidCookieFactory({ secret: SECRET, now: () => NOW })
+    const session = factory.load(undefined)
+    assert.ok(!(session instanceof Promise))
+    const refused = (error: unknown): boolean =>
+      error instanceof InvalidArgumentError &&
+      error.code === 'ERR_INVALID_ARGUMENT' &&
+      /Pyramid's cookie format reserves/.test(error.message)
+    for (const key of ['_csrft_', '_f_', '_f_notes', '_cloakroom_owner']) {
+      assert.throws(() => session.set(key, 1), refused, key)
+      assert.throws(() => session.setDefault(key, 1), refused, key)
+    }
+    assert.throws(() => session.update({ fine: 1, _f_notes: ['a'] }), refused)
+    session.set('_other', 1)
+    assert.deepEqual([...session.keys()], ['_other'])
   })
 
   it('refuses a secret shorter than 32 bytes and an unknown hashalg', () => {

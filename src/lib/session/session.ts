@@ -89,6 +89,14 @@ export interface SessionContext {
   /** The clock, in milliseconds since the epoch. */
   readonly now: () => number
   /**
+   * Optional: user keys the factory's format cannot store. `set()`, `setDefault()` and `update()`
+   * refuse them with {@link InvalidArgumentError}.
+   *
+   * @param key a session key
+   * @returns why the key cannot be used, or undefined when it can
+   */
+  readonly reservedKey?: (key: string) => string | undefined
+  /**
    * The source of randomness for CSRF tokens.
    * @defaultValue `randomBytes` from `node:crypto`
    */
@@ -173,6 +181,10 @@ export class Session<Data extends object = DefaultSessionData> {
     return internals.resolved
   }
 
+  #checkKey(key: unknown): void {
+    checkKey(key, this.#internals.context)
+  }
+
   #mutable(operation: string): NonNullable<SessionInternals['resolved']> {
     if (this.#internals.committed) throw new SessionCommittedError(operation)
     return this.#state
@@ -209,10 +221,12 @@ export class Session<Data extends object = DefaultSessionData> {
    * @param value a value the serializer can keep (by default JSON values and Date)
    * @returns the session, for chaining
    * @throws {@link UnserializableValueError} when the value cannot be stored faithfully
+   * @throws {@link InvalidArgumentError} when `key` is not a string, or a name the factory's
+   *   format reserves (Pyramid cookies: `_csrft_`, `_f_…`, `_cloakroom_…`)
    * @throws {@link SessionCommittedError} when the response headers were already sent
    */
   set<K extends SessionKey<Data>>(key: K, value: SessionValue<Data, K>): this {
-    checkKey(key)
+    this.#checkKey(key)
     this.#mutable('set').data.set(key, value)
     return this
   }
@@ -274,6 +288,8 @@ export class Session<Data extends object = DefaultSessionData> {
    * @param value the value to store when the key is missing
    * @returns the stored value
    * @throws {@link UnserializableValueError} when `value` is needed and cannot be stored
+   * @throws {@link InvalidArgumentError} when `key` is not a string, or a name the factory's
+   *   format reserves (Pyramid cookies: `_csrft_`, `_f_…`, `_cloakroom_…`)
    */
   setDefault<K extends SessionKey<Data>>(
     key: K,
@@ -281,7 +297,7 @@ export class Session<Data extends object = DefaultSessionData> {
   ): SessionValue<Data, K> {
     const state = this.#state
     if (state.data.has(key)) return state.data.get(key) as SessionValue<Data, K>
-    checkKey(key)
+    this.#checkKey(key)
     this.#mutable('setDefault').data.set(key, value)
     return value
   }
@@ -291,11 +307,16 @@ export class Session<Data extends object = DefaultSessionData> {
    *
    * @param record the keys and values to store
    * @throws {@link UnserializableValueError} when a value cannot be stored
+   * @throws {@link InvalidArgumentError} when a key is not a string, or a name the factory's
+   *   format reserves (Pyramid cookies: `_csrft_`, `_f_…`, `_cloakroom_…`)
    */
   update(record: Partial<Data>): void {
     const data = this.#mutable('update').data
     const names = Object.keys(record) as SessionKey<Data>[]
-    for (const name of names) this.#internals.context.serializer.encode(record[name], name)
+    for (const name of names) {
+      this.#checkKey(name)
+      this.#internals.context.serializer.encode(record[name], name)
+    }
     for (const name of names) data.set(name, record[name])
   }
 
@@ -488,14 +509,19 @@ export const OWNER_FIELD = 'owner'
  */
 const MAX_OWNER_LENGTH = 512
 
-/** Session keys are strings: a symbol would be lost at the next request, a number renamed. */
-function checkKey(key: unknown): void {
+/**
+ * Session keys are strings (a symbol would be lost at the next request, a number renamed), and
+ * not one the factory's format reserves.
+ */
+function checkKey(key: unknown, context: SessionContext): void {
   if (typeof key !== 'string') {
     throw new InvalidArgumentError(
       'key',
       `expected a string, got ${typeof key}. Session keys are strings, as in JSON objects.`,
     )
   }
+  const reserved = context.reservedKey?.(key)
+  if (reserved !== undefined) throw new InvalidArgumentError('key', `"${key}" is ${reserved}.`)
 }
 
 /** U+0000, or (with the `u` flag a pair is one code point) an unpaired surrogate. */
