@@ -39,8 +39,9 @@ export function headerText(
 
 /**
  * Adds the session's `Set-Cookie` headers, plus `Vary: Cookie` and `Cache-Control: private,
- * no-store` so that no shared cache stores a response carrying a session (a stricter
- * `Cache-Control` the app set is kept).
+ * no-store` so that no shared cache stores a response carrying a session. A `Cache-Control`
+ * the app set that already says `no-store` keeps its other directives, with `private` added and
+ * `public` dropped; any other is replaced.
  *
  * @param headers the response headers
  * @param cookies the `Set-Cookie` values returned by the factory's `commit`
