@@ -66,7 +66,7 @@ describe('store.stats() and batched store.prune()', () => {
     await store.close()
   })
 
-  it('file store: stats counts expired and unusable files as prunable and live ones by content', async () => {
+  it('file store: stats counts expired records and unusable record files as prunable and live ones by content', async () => {
     const store = createFileStore({ dir: join(root, `f${count++}`), now: () => NOW })
     assert.deepEqual(await store.stats(), {
       live: 0,
@@ -75,6 +75,8 @@ describe('store.stats() and batched store.prune()', () => {
       largestBytes: null,
     })
     await seed(store, 4)
+    // Unusable, and named like a record: prunable. Another program's file: not the store's.
+    writeFileSync(join(store.dir, `${'t'.repeat(43)}.json`), '{"data":{', { mode: 0o600 })
     writeFileSync(join(store.dir, 'truncated.json'), '{"data":{', { mode: 0o600 })
     assert.deepEqual(await store.stats(), {
       live: 3,

@@ -288,6 +288,47 @@ export function runStoreSuite(
         assert.deepEqual(data, expected)
       })
 
+      it(`keeps every change of ${concurrency} concurrent patches and touches that set and remove keys in both namespaces`, async () => {
+        const store = await open()
+        const id = newIdHash()
+        const data: Record<string, JsonValue> = {}
+        const system: Record<string, JsonValue> = {}
+        for (let i = 0; i < concurrency; i++) {
+          data[`old${i}`] = i
+          system[`old${i}`] = i
+        }
+        await store.set(id, record({ data, system }))
+        const time = Date.now()
+        // Each patch removes one old key and adds one new key, in one namespace; touches move
+        // only the times. A store that rewrites the whole record it read loses some of them.
+        const calls = Array.from({ length: concurrency }, (_, i) => {
+          const change = { set: new Map([[`new${i}`, i]]), deleted: new Set([`old${i}`]) }
+          const none = { set: new Map<string, JsonValue>(), deleted: new Set<string>() }
+          if (i % 3 === 2) return store.touch(id, time + i, time + HOUR + i)
+          return store.patch(id, {
+            data: i % 3 === 0 ? change : none,
+            system: i % 3 === 1 ? change : none,
+            lastActive: time + i,
+            expires: time + HOUR + i,
+          })
+        })
+        assert.deepEqual(
+          await Promise.all(calls),
+          calls.map(() => true),
+        )
+        const expectedData = { ...data }
+        const expectedSystem = { ...system }
+        for (let i = 0; i < concurrency; i++) {
+          if (i % 3 === 2) continue
+          const target = i % 3 === 0 ? expectedData : expectedSystem
+          delete target[`old${i}`]
+          target[`new${i}`] = i
+        }
+        const read = await store.get(id)
+        assert.deepEqual(read?.data, expectedData)
+        assert.deepEqual(read?.system, expectedSystem)
+      })
+
       it('sets, changes and removes the owner', async () => {
         const store = await open()
         const id = newIdHash()
@@ -380,7 +421,7 @@ export function runStoreSuite(
         assert.equal(await store.get(id), undefined)
       })
 
-      it('does not patch or touch an expired record', async () => {
+      it('does not patch, touch or conditionally set an expired record', async () => {
         const store = await open()
         const id = newIdHash()
         const time = Date.now()
@@ -390,6 +431,7 @@ export function runStoreSuite(
         )
         assert.equal(await store.patch(id, patchOf({ a: 1 })), false)
         assert.equal(await store.touch(id, time, time + HOUR), false)
+        assert.equal(await store.set(id, record(), { onlyIfExists: true }), false)
         assert.equal(await store.get(id), undefined)
       })
 
