@@ -46,7 +46,10 @@ type WithInterceptor = IncomingMessage & { [INTERCEPTOR]?: ResponseInterceptor }
  * server-side commit is awaited before the headers go out. Changing the session after that throws
  * {@link SessionCommittedError}. A session that cannot be loaded (store unavailable) is passed to
  * `next(error)`; the error's `statusCode` is 503. Register {@link sessionErrorHandler} after your
- * routes so that errors count as exceptions for the factory's `setOnException`.
+ * routes so that errors count as exceptions for the factory's `setOnException`. When a commit
+ * fails the adapter answers 500 or 503 and drops what the handler still sends: stream with
+ * `stream.pipeline(source, res, callback)`, which then destroys the source, not
+ * `source.pipe(res)`, which leaves it open.
  *
  * @param factory the session factory
  * @param options error reporting

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createSignedCookieFactory } from '../factory/signed-cookie-factory.js'
@@ -24,7 +25,49 @@ async function over(app: FastifyInstance, test: (origin: string) => Promise<void
   }
 }
 
+/** A store whose every write fails: each commit of a changed session throws. */
+function failingStore() {
+  const store = createMemoryStore()
+  const down = (): Promise<never> => Promise.reject(new Error('store down'))
+  return { ...store, set: down, patch: down, touch: down }
+}
+
 describe('session (cloakroom/fastify)', () => {
+  it("drops the handler's headers and releases its stream when the commit fails", async () => {
+    const cases: [string, () => SessionFactory<DefaultSessionData>, number][] = [
+      ['store down', () => createStoreFactory({ store: failingStore() }), 503],
+      [
+        'too large',
+        () => createSignedCookieFactory({ secrets: 'k'.repeat(43), maxCookieBytes: 256 }),
+        500,
+      ],
+    ]
+    for (const [name, make, status] of cases) {
+      const app = Fastify()
+      await app.register(session, { factory: make() })
+      const streams: Readable[] = []
+      app.get('/', (request, reply) => {
+        request.session.set('big', 'x'.repeat(300))
+        const stream = Readable.from(['never', 'sent'])
+        streams.push(stream)
+        return reply
+          .header('cache-control', 'public, max-age=3600')
+          .header('set-cookie', 'remember_me=u1')
+          .header('etag', '"v1"')
+          .send(stream)
+      })
+      await over(app, async (origin) => {
+        const response = await fetch(`${origin}/`)
+        assert.equal(response.status, status, name)
+        assert.deepEqual(response.headers.getSetCookie(), [], name)
+        assert.equal(response.headers.get('cache-control'), 'no-store', name)
+        assert.equal(response.headers.get('etag'), null, name)
+        assert.doesNotMatch(await response.text(), /never/, name)
+        assert.equal(streams[0]?.destroyed, true, `${name}: the stream is released`)
+      })
+    }
+  })
+
   it('answers 500 when the reply cannot be sent after the commit, without crashing', async () => {
     for (const [name, make] of factories) {
       const app = Fastify()

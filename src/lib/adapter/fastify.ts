@@ -2,6 +2,7 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastif
 import fastifyPlugin from 'fastify-plugin'
 import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
 import { applySessionCookies, headerText, type HeaderCarrier } from '../http/carrier.js'
+import { releaseBody } from '../http/web-headers.js'
 import type { DefaultSessionData, Session as CloakroomSession } from '../session/session.js'
 
 declare module 'fastify' {
@@ -77,6 +78,30 @@ function unwrapResponse(reply: FastifyReply, payload: unknown): unknown {
 }
 
 /**
+ * Drops the response a failed commit leaves behind, before the error goes to Fastify's error
+ * handler: the handler's headers (its own cookies, a `Cache-Control: public`) must not reach the
+ * error answer, which gets `Cache-Control: no-store`, and a streamed body is released (Fastify
+ * leaves a payload an `onSend` hook failed on open: one file descriptor per request).
+ */
+function dropResponse(reply: FastifyReply, payload: unknown): void {
+  for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name)
+  for (const name of reply.raw.getHeaderNames()) reply.raw.removeHeader(name)
+  reply.header('cache-control', 'no-store')
+  if (Object.prototype.toString.call(payload) === '[object Response]') {
+    releaseBody(payload as Response)
+  } else if (payload instanceof ReadableStream) {
+    payload.cancel().catch(() => {})
+  } else if (
+    typeof payload === 'object' &&
+    payload !== null &&
+    typeof (payload as { pipe?: unknown }).pipe === 'function' &&
+    typeof (payload as { destroy?: unknown }).destroy === 'function'
+  ) {
+    ;(payload as { destroy(): void }).destroy()
+  }
+}
+
+/**
  * Per-request state, as bit flags on a request decoration (a number: every request keeps one
  * shape, and nothing is allocated for it).
  */
@@ -128,16 +153,23 @@ const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, op
     try {
       committing = factory.commit(request.session, commitOptions((state & FAILED) !== 0))
     } catch (error) {
+      dropResponse(reply, payload)
       return void next(error as Error)
     }
     if (committing instanceof Promise) {
       // Returned, not passed to next() from inside then(): Fastify continues the reply in its
       // own try/catch, so a throw while it is sent (an invalid header) is a 500, not a crash.
-      return committing.then((cookies) => {
-        const body = unwrapResponse(reply, payload)
-        applySessionCookies(new ReplyHeaders(reply), cookies)
-        return body
-      })
+      return committing.then(
+        (cookies) => {
+          const body = unwrapResponse(reply, payload)
+          applySessionCookies(new ReplyHeaders(reply), cookies)
+          return body
+        },
+        (error: unknown) => {
+          dropResponse(reply, payload)
+          throw error
+        },
+      )
     }
     if (committing.length === 0) return void next(null, payload)
     const body = unwrapResponse(reply, payload)
@@ -160,7 +192,8 @@ const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, op
  * {@link SessionCommittedError}. A request whose error reached Fastify's error handler (the
  * `onError` hook ran) counts as an exception for the factory's `setOnException`. Errors while
  * loading or committing go to Fastify's error handler; an unavailable store has `statusCode`
- * 503. Responses sent with `reply.hijack()` skip `onSend` and carry no session cookie. A
+ * 503. A failed commit first drops the handler's response: its headers are removed (the error
+ * answer gets `Cache-Control: no-store`) and a streamed body is released. Responses sent with `reply.hijack()` skip `onSend` and carry no session cookie. A
  * `Response` returned by a handler has its status and headers moved onto the reply before the
  * cookie is added, so its `Cache-Control` and `Vary` are merged, not left to replace the
  * session's. The commit runs in the plugin's `onSend` hook: an `onSend` hook registered after

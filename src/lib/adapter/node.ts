@@ -41,7 +41,10 @@ export interface NodeSessionOptions {
  * the headers go out (calls made meanwhile are queued in order), so a redirect followed at once
  * sees the saved data. Changing the session after that point throws
  * {@link SessionCommittedError}. A thrown or rejected handler gives a 500 if nothing was sent yet
- * (the session is saved only with `setOnException`); an unavailable store gives a 503.
+ * (the session is saved only with `setOnException`); an unavailable store gives a 503. When a
+ * commit fails the adapter answers instead and drops what the handler still sends: stream with
+ * `stream.pipeline(source, res, callback)`, which then destroys the source, not `source.pipe(res)`,
+ * which leaves it open.
  *
  * @param factory the session factory
  * @param handler the application's handler

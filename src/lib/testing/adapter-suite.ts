@@ -181,6 +181,26 @@ export async function listenHarness(
   }
 }
 
+/**
+ * Headers a route sets on a response that a failed commit replaces: none of them may reach the
+ * error answer (the app's cookie belongs to a change that was not saved, and the error must not
+ * be cached).
+ */
+const DROPPED_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'public, max-age=3600',
+  'set-cookie': 'remember_me=u1; Path=/',
+  'x-dropped': 'yes',
+}
+
+/** Checks that a failed commit's answer carries none of {@link DROPPED_HEADERS}. */
+async function assertDropped(response: Response, label: string): Promise<void> {
+  assert.deepEqual(response.headers.getSetCookie(), [], label)
+  assert.equal(response.headers.get('x-dropped'), null, label)
+  assert.match(response.headers.get('cache-control') ?? '', /no-store/, label)
+  assert.doesNotMatch(response.headers.get('cache-control') ?? '', /public/, label)
+  assert.doesNotMatch(await response.text(), /must not be sent/, label)
+}
+
 /** The routes, plus the sessions they saw. */
 function createRoutes(): {
   routes: AdapterSuiteRoutes
@@ -214,11 +234,16 @@ function createRoutes(): {
     },
     '/too-large': (session) => {
       session.set('mark', 'x'.repeat(5000))
-      return { body: 'this body must not be sent' }
+      return { headers: DROPPED_HEADERS, body: 'this body must not be sent' }
+    },
+    '/write-with-headers': (session) => {
+      session.set('mark', 'written')
+      return { headers: DROPPED_HEADERS, body: 'this body must not be sent' }
     },
     '/too-large-stream': (session) => {
       session.set('mark', 'x'.repeat(5000))
       return {
+        headers: DROPPED_HEADERS,
         stream: async function* () {
           await Promise.resolve()
           yield 'this body must not be sent'
@@ -421,7 +446,8 @@ function unavailableFactory(
  * the next request; `Vary: Cookie` and `Cache-Control` on responses with a cookie (merged with
  * the application's); hostile `Cookie` headers answered 200 with a fresh session; a store outage
  * answered 503; a session too large to save answers 500, streamed reply or not, and the server
- * goes on serving; writing to the session once the headers were sent throws
+ * goes on serving; the answer to a failed save carries none of the handler's headers (its own
+ * cookies, a `Cache-Control: public`); writing to the session once the headers were sent throws
  * {@link SessionCommittedError} instead of losing the change silently; a flash message set by a
  * POST shows once after the redirect (Pyramid's peek, peek, pop, nothing); and the CSRF
  * protection accepts the token by header or form field, plain or masked, leaves the form to the
@@ -752,8 +778,7 @@ export function runAdapterSuite(
         await withApp(makeApp, factory, async (get) => {
           const response = await get('/too-large')
           assert.equal(response.status, 500)
-          assert.deepEqual(response.headers.getSetCookie(), [])
-          assert.doesNotMatch(await response.text(), /must not be sent/)
+          await assertDropped(response, 'too large')
         })
       })
 
@@ -762,8 +787,7 @@ export function runAdapterSuite(
         await withApp(makeApp, factory, async (get) => {
           const response = await get('/too-large-stream')
           assert.equal(response.status, 500)
-          assert.deepEqual(response.headers.getSetCookie(), [])
-          assert.doesNotMatch(await response.text(), /must not be sent/)
+          await assertDropped(response, 'too large, streamed')
           assert.equal((await get('/untouched')).status, 200)
         })
       })
@@ -787,9 +811,9 @@ export function runAdapterSuite(
       it('answers 503 when the session cannot be saved', async () => {
         const base = await signedCookieSuiteFactory.create({ setOnException: true })
         await withApp(makeApp, unavailableFactory(base, 'commit'), async (get) => {
-          const response = await get('/write')
+          const response = await get('/write-with-headers')
           assert.equal(response.status, 503)
-          assert.deepEqual(response.headers.getSetCookie(), [])
+          await assertDropped(response, 'store down')
         })
       })
     })
