@@ -91,6 +91,8 @@ interface LoadedCookie {
   identity?: CookieIdentity | undefined
   /** With revocation: expired fields of the owner record, deleted with the next revocation. */
   stale: readonly string[]
+  /** With revocation: the live revoked ids the owner record held at the check. */
+  revokedCount: number
   /** With revocation: `revokeSessions(owner, { except })` moved this cookie to a new generation. */
   reissue: boolean
 }
@@ -269,6 +271,7 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
         owner: typeof owner === 'string' ? owner : undefined,
         gen: typeof owner === 'string' ? (gen as number) : undefined,
         created,
+        holdsData: hasMembers(parsed.d),
       }
     }
     // The revocation fields belong to the cookie, not to the session (and are dropped at the
@@ -495,7 +498,12 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
       headers = await (ends ? build() : writeOrKeep(view, state, build))
     }
     // Only once the cookie is built: a commit that fails (a session too large) ends nothing.
-    if (ends) await revocation.revoke(identity, state?.stale ?? [])
+    if (ends) {
+      await revocation.revoke(identity, {
+        stale: state?.stale ?? [],
+        revokedCount: state?.revokedCount ?? 0,
+      })
+    }
     return headers
   }
 
@@ -513,6 +521,7 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
         whole: false,
         chunkIndexes: NO_INDEXES,
         stale: [],
+        revokedCount: 0,
         reissue: false,
       }
       if (revocation === undefined) {
@@ -529,6 +538,7 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
       return revocation.check(identity).then((checked) => {
         if (!checked.revoked) {
           state.stale = checked.stale
+          state.revokedCount = checked.revokedCount
           return sessionOf(init)
         }
         state.valid = false

@@ -6,7 +6,11 @@ import { ConfigError, SessionCommittedError, StoreUnavailableError } from '../er
 import { sessionChanges, type Session } from '../session/session.js'
 import { createMemoryStore, type MemoryStore } from '../store/memory-store.js'
 import type { SessionStore } from '../store/session-store.js'
-import type { CookieRevocationOptions, RevocableSessionFactory } from './cookie-revocation.js'
+import {
+  MAX_REVOKED_PER_OWNER,
+  type CookieRevocationOptions,
+  type RevocableSessionFactory,
+} from './cookie-revocation.js'
 import { createEncryptedCookieFactory } from './encrypted-cookie-factory.js'
 import type { SessionFactory } from './session-factory.js'
 import {
@@ -120,6 +124,39 @@ describe('createSignedCookieFactory({ revocation })', () => {
       assert.equal(s.get('user'), undefined)
     })
     assert.deepEqual(reasons, ['revoked'])
+  })
+
+  it('records nothing when an ownerless session without user data ends, so anyone cannot fill the store', async () => {
+    const { request, store, whoIs } = setup()
+    for (let round = 0; round < 50; round++) {
+      const { cookie } = await request(undefined, (s) => s.getCsrfToken())
+      await request(cookie, (s) => s.invalidate())
+    }
+    assert.equal((await (store as MemoryStore).stats()).live, 0)
+    // A session that held data is recorded, and its replayed cookie refused.
+    const { cookie } = await request(undefined, (s) => s.set('user', 'ann'))
+    await request(cookie, (s) => s.invalidate())
+    assert.equal((await (store as MemoryStore).stats()).live, 1)
+    assert.equal(await whoIs(cookie!), 'anonymous')
+  })
+
+  it(`keeps an owner record to ${MAX_REVOKED_PER_OWNER} revoked ids: the next logout ends all of the owner's sessions`, async () => {
+    const { login, request, whoIs, store } = setup()
+    const kept = await login('ann')
+    for (let round = 0; round < MAX_REVOKED_PER_OWNER; round++) {
+      await request(await login('ann'), (s) => s.invalidate())
+    }
+    const revokedIds = async (): Promise<number> =>
+      Object.keys((await store.get(ownerKey('ann')))!.system).filter((field) =>
+        field.startsWith('r:'),
+      ).length
+    assert.equal(await revokedIds(), MAX_REVOKED_PER_OWNER)
+    assert.equal(await whoIs(kept), 'ann', 'the other device is still in')
+    const last = await login('ann')
+    await request(last, (s) => s.invalidate())
+    assert.equal(await revokedIds(), 0, 'the record shrinks back')
+    assert.deepEqual([await whoIs(kept), await whoIs(last)], ['anonymous', 'anonymous'])
+    assert.equal(await whoIs(await login('ann')), 'ann', 'a new login works')
   })
 
   it('writes the revocation before the deletion cookie is returned', async () => {

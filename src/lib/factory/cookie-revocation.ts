@@ -18,6 +18,13 @@ export const DEFAULT_REVOCATION_TIMEOUT_MS = 2000
  * cookies they refuse, so with revocation on, sessions older than this end.
  */
 export const MAX_REVOCABLE_LIFETIME_MS = MAX_COOKIE_LIFETIME_SECONDS * 1000
+/**
+ * The most revoked session ids an owner record holds. The record is read on every request that
+ * carries an owned cookie, so it must stay small: past this, a logout ends all of the owner's
+ * sessions (a new generation) instead of adding an id. Only ids within their absolute timeout
+ * count, so an ordinary user never comes near it.
+ */
+export const MAX_REVOKED_PER_OWNER = 256
 /** Added to the expiry of revocation records, for clocks that differ between servers. */
 const CLOCK_MARGIN_MS = 60_000
 
@@ -40,8 +47,9 @@ export interface CookieRevocationOptions {
    *
    * > [!WARNING]
    * > The store must keep records until they expire. A lost record can let a revoked cookie back
-   * > in: size `createMemoryStore({ maxEntries })` for one record per logout within
-   * > `absoluteTimeout`, plus one per user.
+   * > in: size `createMemoryStore({ maxEntries })` for one record per logout (of a session
+   * > without an owner that held data) within `absoluteTimeout`, plus one per user, and run Redis
+   * > with `maxmemory-policy noeviction`, never an evicting policy.
    */
   readonly store: SessionStore
   /**
@@ -93,6 +101,12 @@ export interface CookieIdentity {
   readonly gen: number | undefined
   /** When the session began (its absolute timeout counts from here). */
   readonly created: number
+  /**
+   * Whether the cookie held user data. An ownerless cookie without any (only library fields,
+   * such as a CSRF token) is not recorded when it ends: replaying it gives nothing away, and
+   * recording it would let anyone fill the store with two requests per record.
+   */
+  readonly holdsData: boolean
 }
 
 /** The outcome of checking a cookie against the store. */
@@ -102,6 +116,8 @@ export type RevocationCheck =
       readonly revoked: false
       /** The owner record's `r:` fields that have expired, to delete with the next write. */
       readonly stale: readonly string[]
+      /** How many live revoked ids the owner record holds (0 without an owner). */
+      readonly revokedCount: number
     }
 
 /** The store side of cookie revocation, used by the cookie engine. */
@@ -123,13 +139,21 @@ export interface CookieRevocation {
    */
   check(identity: CookieIdentity): Promise<RevocationCheck>
   /**
-   * Records a session id as revoked until its cookie would have expired anyway.
+   * Records a session id as revoked until its cookie would have expired anyway. An ownerless
+   * cookie that held no user data is not recorded. An owner record that already holds
+   * {@link MAX_REVOKED_PER_OWNER} revoked ids is not made longer: the owner's generation moves
+   * instead, which ends all of the owner's sessions.
    *
    * @param identity the cookie to refuse from now on
-   * @param stale expired fields of the owner record to delete meanwhile
+   * @param check what the request's check found in the owner record
+   * @param check.stale expired fields of the owner record, deleted meanwhile
+   * @param check.revokedCount how many live revoked ids the owner record held
    * @throws {@link StoreUnavailableError} when the store cannot be reached
    */
-  revoke(identity: CookieIdentity, stale: readonly string[]): Promise<void>
+  revoke(
+    identity: CookieIdentity,
+    check: { readonly stale: readonly string[]; readonly revokedCount: number },
+  ): Promise<void>
   /**
    * The owner's current generation, for a cookie about to be issued to the owner; creates the
    * owner's record when there is none and keeps it alive as long as the cookie.
@@ -251,6 +275,28 @@ export function createCookieRevocation(
     return (stored === undefined ? undefined : generationOf(stored)) ?? gen
   }
 
+  /** Moves the owner's generation on; see {@link CookieRevocation.bump}. */
+  const bump = async (owner: string): Promise<number | undefined> => {
+    const time = now()
+    const ownerRecordKey = ownerKey(owner)
+    const record = await call('revokeSessions', () => store.get(ownerRecordKey))
+    if (record === undefined) return undefined
+    const next = (generationOf(record) ?? -1) + 1
+    // Every revoked id in the record was issued under an older generation: refused anyway.
+    const deleted = new Set(
+      Object.keys(record.system).filter((field) => field.startsWith(REVOKED_PREFIX)),
+    )
+    const patched = await call('revokeSessions', () =>
+      store.patch(ownerRecordKey, {
+        data: NO_CHANGES,
+        system: { set: new Map([[GENERATION_FIELD, next]]), deleted },
+        lastActive: time,
+        expires: Math.max(record.expires, outliving(time)),
+      }),
+    )
+    return patched ? next : undefined
+  }
+
   return {
     mintSid() {
       const bytes = randomBytes(COOKIE_SESSION_ID_BYTES)
@@ -271,7 +317,9 @@ export function createCookieRevocation(
     async check(identity) {
       if (identity.owner === undefined) {
         const marker = await call('load', () => store.get(markerKey(identity.sid)))
-        return marker === undefined ? { revoked: false, stale: [] } : { revoked: true }
+        return marker === undefined
+          ? { revoked: false, stale: [], revokedCount: 0 }
+          : { revoked: true }
       }
       const record = await call('load', () => store.get(ownerKey(identity.owner!)))
       // No record: it expired or was lost, and with it any revocation it held. Fail closed.
@@ -279,19 +327,21 @@ export function createCookieRevocation(
       if (Object.hasOwn(record.system, REVOKED_PREFIX + identity.sid)) return { revoked: true }
       const time = now()
       const stale: string[] = []
+      let revokedCount = 0
       for (const field of Object.keys(record.system)) {
+        if (!field.startsWith(REVOKED_PREFIX)) continue
         const until = record.system[field]
-        if (field.startsWith(REVOKED_PREFIX) && (typeof until !== 'number' || until <= time)) {
-          stale.push(field)
-        }
+        if (typeof until !== 'number' || until <= time) stale.push(field)
+        else revokedCount++
       }
-      return { revoked: false, stale }
+      return { revoked: false, stale, revokedCount }
     },
-    async revoke(identity, stale) {
+    async revoke(identity, check) {
       const time = now()
       const until = identity.created + lifetimeMs + CLOCK_MARGIN_MS
       if (until <= time) return
       if (identity.owner === undefined) {
+        if (!identity.holdsData) return
         const marker: StoredSession = {
           data: {},
           system: {},
@@ -302,7 +352,11 @@ export function createCookieRevocation(
         await call('commit', () => store.set(markerKey(identity.sid), marker))
         return
       }
-      const deleted = new Set(stale)
+      if (check.revokedCount >= MAX_REVOKED_PER_OWNER) {
+        await bump(identity.owner)
+        return
+      }
+      const deleted = new Set(check.stale)
       deleted.delete(REVOKED_PREFIX + identity.sid)
       // false: the owner record is gone, and an owned cookie without one is refused anyway.
       await call('commit', () =>
@@ -324,26 +378,7 @@ export function createCookieRevocation(
       const touched = await call('commit', () => store.touch(ownerRecordKey, time, outliving(time)))
       return touched ? gen : createOwnerRecord(owner, time)
     },
-    async bump(owner) {
-      const time = now()
-      const ownerRecordKey = ownerKey(owner)
-      const record = await call('revokeSessions', () => store.get(ownerRecordKey))
-      if (record === undefined) return undefined
-      const next = (generationOf(record) ?? -1) + 1
-      // Every revoked id in the record was issued under an older generation: refused anyway.
-      const deleted = new Set(
-        Object.keys(record.system).filter((field) => field.startsWith(REVOKED_PREFIX)),
-      )
-      const patched = await call('revokeSessions', () =>
-        store.patch(ownerRecordKey, {
-          data: NO_CHANGES,
-          system: { set: new Map([[GENERATION_FIELD, next]]), deleted },
-          lastActive: time,
-          expires: Math.max(record.expires, outliving(time)),
-        }),
-      )
-      return patched ? next : undefined
-    },
+    bump,
   }
 }
 
