@@ -16,6 +16,7 @@ import { joinCookieChunks, MAX_COOKIE_CHUNKS, splitCookieValue } from './cookie-
 import {
   createCookieRevocation,
   MAX_REVOCABLE_LIFETIME_MS,
+  MAX_REVOKED_PER_OWNER,
   type CookieIdentity,
   type CookieRevocation,
   type CookieRevocationOptions,
@@ -498,11 +499,24 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
       headers = await (ends ? build() : writeOrKeep(view, state, build))
     }
     // Only once the cookie is built: a commit that fails (a session too large) ends nothing.
-    if (ends) {
-      await revocation.revoke(identity, {
-        stale: state?.stale ?? [],
-        revokedCount: state?.revokedCount ?? 0,
-      })
+    if (!ends) return headers
+    if (identity.owner === undefined || (state?.revokedCount ?? 0) < MAX_REVOKED_PER_OWNER) {
+      await revocation.revoke(identity, state?.stale ?? [])
+      return headers
+    }
+    // The owner record holds as many revoked ids as it may (it is read on every request): end
+    // all of the owner's sessions with a new generation instead of recording one more. A session
+    // that goes on for the same owner (a regenerate) is issued under the new generation.
+    const gen = await revocation.bump(identity.owner)
+    if (
+      gen !== undefined &&
+      data !== undefined &&
+      system?.[GENERATION_FIELD] !== undefined &&
+      owner === identity.owner &&
+      headers[0] !== deletion
+    ) {
+      system[GENERATION_FIELD] = gen
+      headers = write(view.created, data, system, state)
     }
     return headers
   }

@@ -159,6 +159,25 @@ describe('createSignedCookieFactory({ revocation })', () => {
     assert.equal(await whoIs(await login('ann')), 'ann', 'a new login works')
   })
 
+  it('issues the new generation to a session that regenerates when its owner record is full', async () => {
+    const { login, request, whoIs } = setup()
+    const other = await login('ann')
+    let current = await login('ann')
+    // A logged-in session regenerating again and again (a privilege change, a repeated login).
+    for (let round = 0; round <= MAX_REVOKED_PER_OWNER; round++) {
+      const before = current
+      const { cookie } = await request(current, (s) => {
+        s.regenerate()
+        s.set('user', 'ann')
+      })
+      assert.ok(cookie !== undefined)
+      current = cookie
+      assert.equal(await whoIs(before), 'anonymous', `round ${round}: the old id is ended`)
+    }
+    assert.equal(await whoIs(current), 'ann', 'the session that regenerated goes on')
+    assert.equal(await whoIs(other), 'anonymous', 'the full record ended the other sessions')
+  })
+
   it('writes the revocation before the deletion cookie is returned', async () => {
     const inner = createMemoryStore({ sweepIntervalMs: null, now: () => START })
     let release: () => void = () => {}

@@ -20,8 +20,9 @@ export const DEFAULT_REVOCATION_TIMEOUT_MS = 2000
 export const MAX_REVOCABLE_LIFETIME_MS = MAX_COOKIE_LIFETIME_SECONDS * 1000
 /**
  * The most revoked session ids an owner record holds. The record is read on every request that
- * carries an owned cookie, so it must stay small: past this, a logout ends all of the owner's
- * sessions (a new generation) instead of adding an id. Only ids within their absolute timeout
+ * carries an owned cookie, so it must stay small: past this, a logout or a regenerate ends all
+ * of the owner's sessions (a new generation; a session that regenerates goes on under it)
+ * instead of adding an id. Only ids within their absolute timeout
  * count, so an ordinary user never comes near it.
  */
 export const MAX_REVOKED_PER_OWNER = 256
@@ -140,20 +141,15 @@ export interface CookieRevocation {
   check(identity: CookieIdentity): Promise<RevocationCheck>
   /**
    * Records a session id as revoked until its cookie would have expired anyway. An ownerless
-   * cookie that held no user data is not recorded. An owner record that already holds
-   * {@link MAX_REVOKED_PER_OWNER} revoked ids is not made longer: the owner's generation moves
-   * instead, which ends all of the owner's sessions.
+   * cookie that held no user data is not recorded. (An owner record that holds
+   * {@link MAX_REVOKED_PER_OWNER} revoked ids is not made longer: the cookie engine moves the
+   * owner's generation with `bump` instead.)
    *
    * @param identity the cookie to refuse from now on
-   * @param check what the request's check found in the owner record
-   * @param check.stale expired fields of the owner record, deleted meanwhile
-   * @param check.revokedCount how many live revoked ids the owner record held
+   * @param stale expired fields of the owner record to delete meanwhile
    * @throws {@link StoreUnavailableError} when the store cannot be reached
    */
-  revoke(
-    identity: CookieIdentity,
-    check: { readonly stale: readonly string[]; readonly revokedCount: number },
-  ): Promise<void>
+  revoke(identity: CookieIdentity, stale: readonly string[]): Promise<void>
   /**
    * The owner's current generation, for a cookie about to be issued to the owner; creates the
    * owner's record when there is none and keeps it alive as long as the cookie.
@@ -336,7 +332,7 @@ export function createCookieRevocation(
       }
       return { revoked: false, stale, revokedCount }
     },
-    async revoke(identity, check) {
+    async revoke(identity, stale) {
       const time = now()
       const until = identity.created + lifetimeMs + CLOCK_MARGIN_MS
       if (until <= time) return
@@ -352,11 +348,7 @@ export function createCookieRevocation(
         await call('commit', () => store.set(markerKey(identity.sid), marker))
         return
       }
-      if (check.revokedCount >= MAX_REVOKED_PER_OWNER) {
-        await bump(identity.owner)
-        return
-      }
-      const deleted = new Set(check.stale)
+      const deleted = new Set(stale)
       deleted.delete(REVOKED_PREFIX + identity.sid)
       // false: the owner record is gone, and an owned cookie without one is refused anyway.
       await call('commit', () =>
