@@ -193,10 +193,10 @@ const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, op
  * `onError` hook ran) counts as an exception for the factory's `setOnException`. Errors while
  * loading or committing go to Fastify's error handler; an unavailable store has `statusCode`
  * 503. A failed commit first drops the handler's response: its headers are removed (the error
- * answer gets `Cache-Control: no-store`) and a streamed body is released. Responses sent with `reply.hijack()` skip `onSend` and carry no session cookie. A
- * `Response` returned by a handler has its status and headers moved onto the reply before the
- * cookie is added, so its `Cache-Control` and `Vary` are merged, not left to replace the
- * session's. The commit runs in the plugin's `onSend` hook: an `onSend` hook registered after
+ * answer gets `Cache-Control: no-store`) and a streamed body is released. Responses sent with
+ * `reply.hijack()` skip `onSend` and carry no session cookie. A `Response` returned by a handler
+ * has its status and headers moved onto the reply before the cookie is added, so its
+ * `Cache-Control` and `Vary` are merged, not left to replace the session's. The commit runs in the plugin's `onSend` hook: an `onSend` hook registered after
  * the plugin that fails cannot undo it, so the 500 it causes still carries the cookie.
  *
  * @example

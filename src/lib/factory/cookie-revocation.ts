@@ -22,8 +22,8 @@ export const MAX_REVOCABLE_LIFETIME_MS = MAX_COOKIE_LIFETIME_SECONDS * 1000
  * The most revoked session ids an owner record holds. The record is read on every request that
  * carries an owned cookie, so it must stay small: past this, a logout or a regenerate ends all
  * of the owner's sessions (a new generation; a session that regenerates goes on under it)
- * instead of adding an id. Only ids within their absolute timeout
- * count, so an ordinary user never comes near it.
+ * instead of adding an id. Only ids within their absolute timeout count, so an ordinary user
+ * never comes near it.
  */
 export const MAX_REVOKED_PER_OWNER = 256
 /** Added to the expiry of revocation records, for clocks that differ between servers. */
@@ -249,9 +249,8 @@ export function createCookieRevocation(
    * returns the generation for the cookie being issued.
    *
    * A new record starts at a random generation (48 bits), not at one an earlier record of the
-   * owner had.
-   * A create that lands late, after a concurrent login created the record and a logout or
-   * `revokeSessions` then changed it, replaces that record: the cookies issued under it carry
+   * owner had. A create that lands late, after a concurrent login created the record and a logout
+   * or `revokeSessions` then changed it, replaces that record: the cookies issued under it carry
    * the other generation and are refused (fail closed), where a fixed starting generation would
    * let the revoked ones back in. The record is read back, so that two logins creating it at once
    * both issue the generation of the write that landed last.
