@@ -379,9 +379,10 @@ export interface RevocableCookieOptions {
    * Makes sessions revocable on the server: each cookie carries a random session id (and, once
    * the session has an owner, the owner's generation), checked against `revocation.store` on
    * every request that brings a cookie. `session.invalidate()` and `session.regenerate()` then
-   * end the old cookie for good, and the factory gets `revokeSessions(owner)` ("log out
-   * everywhere"). Costs one store read per request with a cookie, and a write per logout and per
-   * login.
+   * end the old cookie for good (one without an owner that held no user data is not recorded:
+   * replayed, it is an empty anonymous session), and the factory gets `revokeSessions(owner)`
+   * ("log out everywhere"). Costs one store read per request with a cookie, and a write per
+   * logout and per login.
    *
    * > [!WARNING]
    * > Turning it on ends the cookie sessions issued without it (`onInvalidCookie('revoked')`). With
