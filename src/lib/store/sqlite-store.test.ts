@@ -208,6 +208,21 @@ describe('createSqliteStore', () => {
     await store.close()
   })
 
+  it('reads an expired row of a read-only database as no session, leaving it for prune', async () => {
+    const file = freshFile()
+    const writer = createSqliteStore({ database: file })
+    const id = newIdHash()
+    await writer.set(id, { ...record({ a: 1 }), expires: Date.now() - 1000 })
+    await writer.close()
+    const db = new Database(file, { readonly: true })
+    const store = createSqliteStore({ database: db, createTable: false })
+    assert.equal(await store.get(id), undefined)
+    const left = db.prepare('SELECT count(*) AS n FROM cloakroom_sessions').get() as { n: number }
+    assert.equal(left.n, 1)
+    await store.close()
+    db.close()
+  })
+
   it('reads a row whose data was changed by hand into something else as no session', async () => {
     const db = new Database(':memory:')
     const store = createSqliteStore({ database: db })
