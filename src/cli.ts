@@ -30,6 +30,14 @@ const io: CliIO = {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   isStderrTTY: process.stderr.isTTY === true,
+  onInterrupt: (handler) => {
+    const interrupted = (): void => {
+      handler()
+      process.exit(130) // 128 + SIGINT, as shells report it
+    }
+    process.once('SIGINT', interrupted)
+    return () => void process.off('SIGINT', interrupted)
+  },
 }
 
 // A reader that goes away first (`cloakroom stats | head -c 1`) is no error worth a stack trace.

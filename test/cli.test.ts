@@ -24,6 +24,7 @@ import Database from 'better-sqlite3'
 import { createKeyring } from '../src/lib/codec/keyring.js'
 import { createSignedCodec } from '../src/lib/codec/signed-codec.js'
 import { generateSecret } from '../src/lib/cli/keygen.js'
+import { pruneCommand } from '../src/lib/cli/prune.js'
 import { statsReport } from '../src/lib/cli/stats.js'
 import { POSTGRES, REDIS_URL, serviceSkip, uniqueName } from './helpers/services.js'
 
@@ -519,6 +520,83 @@ describe('cloakroom prune / stats (CLI)', () => {
         run.stdout.includes(`\r\x1b[KDeleted 3 expired sessions from sqlite:${path}.`),
         'the line is erased before the result',
       )
+    },
+  )
+
+  it('on Ctrl-C, erases the progress line and says how many sessions were deleted', async () => {
+    const path = tempPath('interrupt.db')
+    const store = createSqliteStore({ database: path })
+    await seed(store, 1, 3)
+    await store.close()
+    const stderr: string[] = []
+    let interrupt: (() => void) | undefined
+    let removed = false
+    const code = await pruneCommand.run(['--store', `sqlite:${path}`, '--batch-size', '1'], {
+      stdout: () => undefined,
+      // The user presses Ctrl-C once the second batch is reported.
+      stderr: (text) => {
+        stderr.push(text)
+        if (text.includes('pruning: 2 ')) interrupt?.()
+      },
+      env: {},
+      isStderrTTY: true,
+      onInterrupt: (handler) => {
+        interrupt = handler
+        return () => {
+          removed = true
+        }
+      },
+    })
+    assert.equal(code, 0, 'without a real signal the command runs on (src/cli.ts exits)')
+    assert.equal(removed, true, 'the handler is removed once the work is over')
+    const at = stderr.findIndex((text) => text.startsWith('cloakroom prune: interrupted'))
+    assert.equal(stderr[at - 1], '\r\x1b[K', 'the progress line is erased first')
+    assert.equal(
+      stderr[at],
+      `cloakroom prune: interrupted: at least 2 expired sessions deleted from sqlite:${path}; run it again to finish.\n`,
+    )
+  })
+
+  it(
+    'exits 130 with one line when interrupted while a batch waits on the database',
+    { skip: postgresSkip, timeout: 30_000 },
+    async () => {
+      const table = uniqueName()
+      const pool = new pg.Pool({ ...POSTGRES, max: 2 })
+      const locker = await pool.connect()
+      try {
+        await seed(createPostgresStore({ pool, table }), 0, 2)
+        // The table is locked, so the first DELETE waits until the user gives up.
+        await locker.query(`BEGIN; LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`)
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', 'src/cli.ts', 'prune', '--store', POSTGRES_URL, '--table', table],
+          { cwd: ROOT, env: { ...process.env, CLOAKROOM_SECRET: '' } },
+        )
+        let stderr = ''
+        child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text))
+        const exited = once(child, 'exit')
+        for (;;) {
+          assert.equal(child.exitCode, null, `the CLI ended before its DELETE: ${stderr}`)
+          const { rows } = await pool.query(
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE%'",
+          )
+          if (rows.length > 0) break
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+        child.kill('SIGINT')
+        const [code] = await exited
+        assert.equal(code, 130)
+        assert.equal(
+          stderr,
+          `cloakroom prune: interrupted: at least 0 expired sessions deleted from ${POSTGRES_URL}; run it again to finish.\n`,
+        )
+      } finally {
+        await locker.query('ROLLBACK').catch(() => undefined)
+        locker.release()
+        await pool.query(`DROP TABLE IF EXISTS "${table}"`)
+        await pool.end()
+      }
     },
   )
 

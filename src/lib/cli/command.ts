@@ -13,6 +13,13 @@ export interface CliIO {
    * @defaultValue false
    */
   readonly isStderrTTY?: boolean
+  /**
+   * Registers what to do when the user interrupts the command (Ctrl-C, `SIGINT`), before the
+   * process exits with status 130. Absent in tests that do not interrupt.
+   * @param handler writes what the user should know (how far the work got)
+   * @returns a function that removes the handler, for when the work is over
+   */
+  readonly onInterrupt?: (handler: () => void) => () => void
 }
 
 /** One subcommand of the `cloakroom` command line. */

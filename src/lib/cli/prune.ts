@@ -32,7 +32,8 @@ ${STORE_USAGE}
   --json              print {"store": URL, "deleted": N} (the URL without its password)
   -h, --help          show this text
 
-Exit status: 0 when done, 1 when the store failed, 2 on bad input (one line on standard error).
+Exit status: 0 when done, 1 when the store failed, 2 on bad input (one line on standard error),
+130 when interrupted (Ctrl-C); what was deleted until then stays deleted.
 
 Examples:
   cloakroom prune --store sqlite:./.data/sessions.db
@@ -89,16 +90,33 @@ Examples:
         : usageError(io, 'prune', opened.message)
     }
     const progress = createProgressLine(io)
+    let deletedSoFar = 0
+    // Stopping half-way loses nothing (only expired sessions go). On Ctrl-C, the progress line
+    // gives way to one that says how far it got, instead of running into the shell's prompt.
+    const stopListening =
+      io.onInterrupt?.(() => {
+        progress.done()
+        const sessions = `expired session${deletedSoFar === 1 ? '' : 's'}`
+        failure(
+          io,
+          'prune',
+          `interrupted: at least ${deletedSoFar} ${sessions} deleted from ${target.label}; run it again to finish.`,
+        )
+      }) ?? (() => undefined)
     let deleted: number
     try {
       deleted = await opened.store.prune({
         ...(batchSize === undefined ? {} : { batchSize }),
-        onProgress: (count) => progress.update(formatPruneProgress(count)),
+        onProgress: (count) => {
+          deletedSoFar = count
+          progress.update(formatPruneProgress(count))
+        },
       })
     } catch (error) {
       progress.done()
       return failure(io, 'prune', `${target.label}: ${describeStoreError(error, target)}`)
     } finally {
+      stopListening()
       await opened.close()
     }
     progress.done()
