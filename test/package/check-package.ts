@@ -6,7 +6,8 @@
 //   2. publint --strict and attw --profile esm-only on that tarball;
 //   3. a fresh project outside this checkout installs it offline (its dependencies are packed from
 //      this checkout's node_modules, so no registry is asked), imports every subpath under plain
-//      node with no peer installed (each may miss only its own framework or driver), links the
+//      node with no peer installed (each may miss only its own framework or driver), checks that
+//      the bin names the driver to install for each store URL, links the
 //      peers, imports every subpath again, type-checks test/package/consumer.ts under
 //      moduleResolution node16 (skipLibCheck off) and bundler, compiles and runs it, and runs the bin
 //      through npx.
@@ -462,6 +463,29 @@ const runBin = (): void => {
   if (!/^[A-Za-z0-9_-]{43}$/.test(key)) fail(`npx cloakroom keygen printed ${JSON.stringify(key)}`)
 }
 
+/** With no driver installed, each store URL makes the bin say which package to install. */
+const runBinWithoutDrivers = (): void => {
+  const database = join(work, 'empty.db')
+  writeFileSync(database, '')
+  const cases = [
+    { args: ['stats', '--store', 'redis://127.0.0.1:1'], driver: 'redis' },
+    { args: ['prune', '--store', 'postgres://127.0.0.1:1/none'], driver: 'pg' },
+    { args: ['stats', '--store', `sqlite:${database}`], driver: 'better-sqlite3' },
+  ]
+  for (const { args, driver } of cases) {
+    const result = spawnSync('npx', ['--offline', '--no', 'cloakroom', ...args], {
+      cwd: consumer,
+      encoding: 'utf8',
+    })
+    const expected = `needs the ${driver} package (npm install ${driver}).\n`
+    if (result.status !== 1 || !result.stderr.endsWith(expected) || /\n./.test(result.stderr)) {
+      fail(
+        `npx cloakroom ${args.join(' ')} without ${driver} exited ${result.status} with ${JSON.stringify(result.stderr)}, not 1 with one line ending "${expected.trim()}"`,
+      )
+    }
+  }
+}
+
 let ok = false
 try {
   await step('pack', pack)
@@ -469,6 +493,7 @@ try {
   await step('publint and attw', lint)
   await step('offline install into a fresh project', install)
   await step('import without peers', importWithoutPeers)
+  await step('npx bin without drivers', runBinWithoutDrivers)
   linkPeers()
   await step('import with peers', importWithPeers)
   await step('consumer type-check (node16, bundler) and run', typecheckAndRun)

@@ -184,7 +184,9 @@ const noop = (): void => undefined
 // Drivers are optional peer dependencies: load them only for the store that needs them.
 const loadSqlite = () => Promise.all([import('better-sqlite3'), import('../store/sqlite-store.js')])
 const loadPostgres = () => Promise.all([import('pg'), import('../store/postgres-store.js')])
-const loadRedis = () => import('../store/redis-store.js')
+// The Redis store imports \`redis\` only when it connects: ask for it here, so a missing package
+// is named as such.
+const loadRedis = () => Promise.all([import('redis'), import('../store/redis-store.js')])
 
 async function openSqlite(
   target: Extract<StoreTarget, { kind: 'sqlite' }>,
@@ -301,7 +303,7 @@ async function openRedis(
   } catch {
     return runtime('the redis: store needs the redis package (npm install redis).')
   }
-  const { createRedisStore } = redisModule
+  const [, { createRedisStore }] = redisModule
   let store: ReturnType<typeof createRedisStore>
   try {
     store = createRedisStore({
