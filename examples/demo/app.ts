@@ -7,7 +7,7 @@
  * you read here. Tests call it over real HTTP, in a real browser.
  */
 import { readFileSync } from 'node:fs'
-import { CsrfError, maskCsrfToken, type Session } from 'cloakroom'
+import { CsrfError, maskCsrfToken, StoreUnavailableError, type Session } from 'cloakroom'
 import { csrf, session as sessionMiddleware } from 'cloakroom/hono'
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
@@ -22,6 +22,7 @@ import {
   type DemoData,
 } from './cart.js'
 import {
+  badFormPage,
   cartPage,
   devicesPage,
   forbiddenPage,
@@ -30,6 +31,8 @@ import {
   inspectorPage,
   notFoundPage,
   tooLargePage,
+  unavailablePage,
+  wrongMethodPage,
   type DemoFlash,
   type PageFrame,
 } from './views.js'
@@ -63,6 +66,8 @@ export const DEMO_PASSWORD = 'cloakroom'
 export const MAX_BODY_BYTES = 64 * 1024
 
 const USER_NAME = /^[A-Za-z0-9._-]{1,32}$/
+/** The paths that only take a POST. */
+const POST_ONLY_PATHS = ['/login', '/logout', '/cart/add', '/cart/remove', '/devices/logout-others']
 const STYLE = readFileSync(new URL('./style.css', import.meta.url), 'utf8')
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':
@@ -110,7 +115,13 @@ function sessionCookieBytes(header: string | undefined, cookieName: string): num
 }
 
 async function formOf(c: Context): Promise<Record<string, string>> {
-  const body = await c.req.parseBody()
+  let body: Awaited<ReturnType<Context['req']['parseBody']>>
+  try {
+    body = await c.req.parseBody()
+  } catch (error) {
+    // A multipart body that does not parse (no boundary, garbage): the client's fault.
+    throw new HTTPException(400, { message: 'Bad form', cause: error })
+  }
   const form: Record<string, string> = {}
   for (const [key, value] of Object.entries(body)) if (typeof value === 'string') form[key] = value
   return form
@@ -280,10 +291,30 @@ export function createDemoApp(options: DemoAppOptions): Hono {
     return c.html(fredPage(frame(c, 'Fred'), { fredWasThere }))
   })
 
+  // The forms' actions, opened as pages (a bookmark, a reload after a redirect): 405, not 404.
+  app.on('GET', POST_ONLY_PATHS, (c) =>
+    c.html(wrongMethodPage(frame(c, 'Use the form', false)), 405, { allow: 'POST' }),
+  )
+
   app.notFound((c) => c.html(notFoundPage(frame(c, 'Not found', false)), 404))
   app.onError((error, c) => {
     if (error instanceof HTTPException && error.cause instanceof CsrfError) {
       return c.html(forbiddenPage(frame(c, 'Form refused', false)), 403)
+    }
+    if (error instanceof HTTPException && error.status === 400) {
+      return c.html(badFormPage(frame(c, 'Bad form', false)), 400)
+    }
+    // The store failed: at load (the session middleware's 503), or inside a handler
+    // (listSessions, revokeSessions). The page reads no session: there may be none.
+    if (
+      error instanceof StoreUnavailableError ||
+      (error instanceof HTTPException && error.status === 503)
+    ) {
+      console.error(error instanceof HTTPException ? (error.cause ?? error) : error)
+      return c.html(unavailablePage(factoryName), 503, {
+        'cache-control': 'no-store',
+        'retry-after': '10',
+      })
     }
     // The session middleware wraps a store outage or a session it cannot save in a 5xx.
     if (error instanceof HTTPException) {

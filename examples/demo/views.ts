@@ -491,3 +491,50 @@ export function tooLargePage(frame: PageFrame, view: { readonly maxBytes: number
 export function notFoundPage(frame: PageFrame): string {
   return layout(frame, html`<p>There is no such page. <a href="/">Go home</a>.</p>`)
 }
+
+/**
+ * @param frame the page's frame
+ * @returns the page of a form body that does not parse (status 400)
+ */
+export function badFormPage(frame: PageFrame): string {
+  return layout(
+    frame,
+    html`<p>The form could not be read, so nothing was changed.</p>
+      <p>Go back, reload the page and try again, or <a href="/">go to the home page</a>.</p>`,
+  )
+}
+
+/**
+ * @param frame the page's frame
+ * @returns the page of a form's address opened with GET (status 405)
+ */
+export function wrongMethodPage(frame: PageFrame): string {
+  return layout(
+    frame,
+    html`<p>This address takes a form: use the buttons on the site's pages.</p>
+      <p><a href="/">Go to the home page</a>.</p>`,
+  )
+}
+
+/**
+ * A page that needs no session, for when the session store does not answer.
+ *
+ * @param factoryName the active factory
+ * @returns the page of a store outage (status 503)
+ */
+export function unavailablePage(factoryName: FactoryName): string {
+  return layout(
+    {
+      title: 'Try again shortly',
+      path: '',
+      user: undefined,
+      csrfToken: () => '',
+      flashes: [],
+      factoryName,
+    },
+    html`<p>
+        The session store is not answering, so this page could not be served. Nothing was changed.
+      </p>
+      <p>Try again in a few seconds.</p>`,
+  )
+}

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { StoreUnavailableError } from 'cloakroom'
 import type { DemoConfig } from '../../examples/demo/config.js'
 import { MAX_BODY_BYTES } from '../../examples/demo/app.js'
 import { html } from '../../examples/demo/html.js'
@@ -254,6 +255,29 @@ describe('the demo app (SQLite sessions, over HTTP)', () => {
     ])
   })
 
+  it('answers a form address opened as a page with 405 and Allow: POST', async () => {
+    const client = new DemoClient(demo.url)
+    for (const path of ['/login', '/logout', '/cart/add', '/devices/logout-others']) {
+      const response = await client.get(path)
+      assert.equal(response.status, 405, path)
+      assert.equal(response.headers.get('allow'), 'POST', path)
+      assert.match(response.body, /<h1>Use the form<\/h1>/, path)
+    }
+  })
+
+  it('answers a multipart body that does not parse with a 400 page, not a 500', async () => {
+    const client = new DemoClient(demo.url)
+    const token = csrfTokenIn((await client.get('/cart')).body)
+    const response = await client.request('/cart/add', {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=XX', 'x-csrf-token': token },
+      body: 'garbage',
+    })
+    assert.equal(response.status, 400)
+    assert.match(response.body, /<h1>Bad form<\/h1>/)
+    assert.match(textOf((await client.get('/cart')).body), /Your cart is empty/)
+  })
+
   it('serves its stylesheet without loading a session, and a 404 page', async () => {
     const client = new DemoClient(demo.url)
     const css = await client.get('/style.css')
@@ -261,6 +285,55 @@ describe('the demo app (SQLite sessions, over HTTP)', () => {
     assert.match(css.headers.get('content-type') ?? '', /^text\/css/)
     assert.deepEqual(css.setCookies, [])
     assert.equal((await client.get('/nowhere')).status, 404)
+  })
+})
+
+describe('the demo app when its session store fails', () => {
+  let demo: RunningDemo
+  let dataDir: string
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'cloakroom-demo-'))
+    demo = await startDemo(configFor(dataDir, 'sqlite'))
+  })
+  after(async () => {
+    await demo.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  const outage = (operation: string): Promise<never> =>
+    Promise.reject(new StoreUnavailableError(operation, { cause: new Error('injected outage') }))
+
+  it('answers 503 with no-store when the store fails inside a handler (listing devices)', async () => {
+    const client = new DemoClient(demo.url)
+    await logIn(client, 'ivan')
+    const factory = demo.backend.storeFactory!
+    const listSessions = factory.listSessions.bind(factory)
+    factory.listSessions = () => outage('listSessions')
+    try {
+      const response = await client.get('/devices')
+      assert.equal(response.status, 503)
+      assert.equal(response.headers.get('cache-control'), 'no-store')
+      assert.match(response.body, /<h1>Try again shortly<\/h1>/)
+    } finally {
+      factory.listSessions = listSessions
+    }
+    assert.equal((await client.get('/devices')).status, 200, 'served again once the store is back')
+  })
+
+  it('answers the same 503 page when the session cannot be loaded', async () => {
+    const factory = demo.backend.factory
+    const load = factory.load.bind(factory)
+    factory.load = () => outage('load')
+    try {
+      const response = await new DemoClient(demo.url).get('/')
+      assert.equal(response.status, 503)
+      assert.equal(response.headers.get('cache-control'), 'no-store')
+      assert.match(response.body, /<h1>Try again shortly<\/h1>/)
+      assert.deepEqual(response.setCookies, [])
+    } finally {
+      factory.load = load
+    }
   })
 })
 
