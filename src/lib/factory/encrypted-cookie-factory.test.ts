@@ -60,6 +60,7 @@ describe('createEncryptedCookieFactory', () => {
       [{ maxTotalCookieBytes: 100 }, /maxTotalCookieBytes/],
       [{ maxCookieBytes: 10 }, /maxCookieBytes/],
       [{ sameSite: 'none', secure: false }, /SameSite=None/],
+      [{ cookieName: 'n'.repeat(1000) }, /cookieName.*1 to 256/],
     ]
     for (const [options, message] of bad) {
       assert.throws(

@@ -127,6 +127,8 @@ export const DEFAULT_ABSOLUTE_TIMEOUT_SECONDS = 86_400
 export const MAX_COOKIE_LIFETIME_SECONDS = 400 * 86_400
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** Far above any real name; the name also goes into the key derivation, whose input is capped. */
+const MAX_COOKIE_NAME_LENGTH = 256
 const SAFE_ATTRIBUTE = /^[\u0021-\u003A\u003C-\u007E]+$/ // visible ASCII without ";"
 
 function seconds(option: string, value: unknown, allowNull: boolean): number | null | undefined {
@@ -164,10 +166,14 @@ function flag(option: string, value: unknown, fallback: boolean): boolean {
  */
 export function resolveCookieOptions(options: SessionCookieOptions): ResolvedCookieOptions {
   const cookieName = options.cookieName ?? 'session'
-  if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName)) {
+  if (
+    typeof cookieName !== 'string' ||
+    !COOKIE_NAME.test(cookieName) ||
+    cookieName.length > MAX_COOKIE_NAME_LENGTH
+  ) {
     throw new ConfigError(
       'cookieName',
-      'a cookie name is a non-empty token without spaces, ";", "=", "," or quotes.',
+      `a cookie name is a token of 1 to ${MAX_COOKIE_NAME_LENGTH} characters without spaces, ";", "=", "," or quotes.`,
     )
   }
   const path = options.path ?? '/'

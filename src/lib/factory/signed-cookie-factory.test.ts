@@ -60,6 +60,7 @@ describe('createSignedCookieFactory', () => {
         [{ cookieName: 'a;b' }, /cookieName/],
         [{ cookieName: 'a b' }, /cookieName/],
         [{ cookieName: '' }, /cookieName/],
+        [{ cookieName: 'n'.repeat(257) }, /cookieName.*1 to 256/],
         [{ path: '/x; Domain=evil.com' }, /path/],
         [{ path: 'relative' }, /path/],
         [{ domain: 'example.com; HttpOnly' }, /domain/],
@@ -99,6 +100,7 @@ describe('createSignedCookieFactory', () => {
         { timeout: null, reissueTime: 5000 },
         { reissueTime: 0 },
         { domain: '.example.com' },
+        { cookieName: 'n'.repeat(256) },
       ]) {
         assert.doesNotThrow(() => createSignedCookieFactory({ secrets: SECRET, ...options }))
       }
