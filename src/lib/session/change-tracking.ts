@@ -103,9 +103,11 @@ export class ChangeTrackingMap {
    * The loaded form of every loaded key this request handed out, replaced or removed: compared
    * with what the key holds at commit (a key no longer there was removed).
    */
-  #snapshots: Map<string, string | typeof STORED> | undefined
+  #snapshots: Map<string, JsonValue | typeof STORED> | undefined
   #cleared = false
   #frozen = false
+  /** Whether the map was loaded with any key: then clear() replaces the stored copy. */
+  readonly #loadedAny: boolean
 
   /**
    * @param values decoded values, taken over (not copied)
@@ -121,6 +123,7 @@ export class ChangeTrackingMap {
     this.#serializer = serializer
     this.#stored = stored
     if (stored !== undefined) for (const key of Object.keys(stored)) values.set(key, ENCODED)
+    this.#loadedAny = values.size > 0
   }
 
   /** @returns the number of keys */
@@ -212,9 +215,12 @@ export class ChangeTrackingMap {
     return true
   }
 
-  /** Removes every key; the stored copy will be replaced as a whole. */
+  /**
+   * Removes every key; the stored copy will be replaced as a whole. With nothing loaded and
+   * nothing left (keys this request added and removed again), there is nothing to clear.
+   */
   clear(): void {
-    if (this.#values.size === 0 && !this.#cleared && this.#written === undefined) return
+    if (this.#values.size === 0 && !this.#cleared && !this.#loadedAny) return
     this.#values.clear()
     this.#written = undefined
     this.#snapshots = undefined
@@ -232,10 +238,9 @@ export class ChangeTrackingMap {
    * @returns an iterator of `[key, value]` pairs
    */
   *entries(): IterableIterator<[string, unknown]> {
-    for (const key of [...this.#values.keys()]) {
-      if (!this.#values.has(key)) continue
-      yield [key, this.get(key)]
-    }
+    // Live, as a Map's: keys added meanwhile are visited, keys removed are not. (Decoding a
+    // value on first read replaces it in place, which moves nothing.)
+    for (const key of this.#values.keys()) yield [key, this.get(key)]
   }
 
   /**
@@ -312,23 +317,31 @@ export class ChangeTrackingMap {
     if (this.#written?.has(key) === true || this.#snapshots?.has(key) === true) return
     // Until a clear(), a key first watched still holds its loaded value: when the stored form is
     // known it is the snapshot, and nothing needs encoding now.
+    // Otherwise a copy of its encoded form: a serializer's encode may hand back parts of the
+    // value itself, which the application may then change.
     const snapshot =
       this.#stored !== undefined && !this.#cleared && Object.hasOwn(this.#stored, key)
         ? STORED
-        : JSON.stringify(this.#serializer.encode(value === ENCODED ? this.read(key) : value, key))
+        : (JSON.parse(
+            JSON.stringify(
+              this.#serializer.encode(value === ENCODED ? this.read(key) : value, key),
+            ),
+          ) as JsonValue)
     ;(this.#snapshots ??= new Map()).set(key, snapshot)
   }
 
   /**
-   * The cheap check, without encoding: whether a loaded value handed out still equals its stored
-   * form, by the serializer's optional `equals`. False means "encode and compare".
+   * The cheap check, without encoding: whether a value handed out still equals its stored form
+   * (or snapshot), by the serializer's optional `equals`. False means "encode and compare".
    */
-  #matchesStored(key: string, before: string | typeof STORED, value: unknown): boolean {
-    return before === STORED && this.#serializer.equals?.(value, this.#stored![key]!) === true
+  #matchesStored(key: string, before: JsonValue | typeof STORED, value: unknown): boolean {
+    return (
+      this.#serializer.equals?.(value, before === STORED ? this.#stored![key]! : before) === true
+    )
   }
 
-  #differs(key: string, before: string | typeof STORED, now: JsonValue): boolean {
-    if (before !== STORED) return JSON.stringify(now) !== before
-    return !jsonEqual(now, this.#stored![key])
+  /** Compares as JSON: members in another order are no change. */
+  #differs(key: string, before: JsonValue | typeof STORED, now: JsonValue): boolean {
+    return !jsonEqual(now, before === STORED ? this.#stored![key] : before)
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { InvalidArgumentError, SessionCommittedError, UnserializableValueError } from '../errors.js'
-import { jsonSerializer } from './serializer.js'
+import { jsonSerializer, type Serializer } from './serializer.js'
 import { Session, sessionChanges, type SessionInit } from './session.js'
 
 interface Cart {
@@ -68,6 +68,27 @@ describe('Session', () => {
     assert.equal(session.setDefault('user', 'bob'), 'bob')
     session.update({ count: 3, user: 'cid' })
     assert.deepEqual(session.toJSON(), { count: 3, user: 'cid' })
+  })
+
+  it('visits keys added while iterating, as a Map does', () => {
+    const session = loaded({ user: 'ann' })
+    const seen: string[] = []
+    for (const [key] of session.entries()) {
+      seen.push(key)
+      if (key === 'user') session.set('count', 1)
+    }
+    assert.deepEqual(seen, ['user', 'count'])
+  })
+
+  it('refuses update() of something that is not an object, changing nothing', () => {
+    const session = loaded({ user: 'ann' })
+    for (const record of [null, 'user', 5]) {
+      assert.throws(() => session.update(record as never), {
+        name: 'InvalidArgumentError',
+        code: 'ERR_INVALID_ARGUMENT',
+      })
+    }
+    assert.deepEqual(session.toJSON(), { user: 'ann' })
   })
 
   it('keeps user keys named like methods or prototype properties as plain data', () => {
@@ -180,6 +201,42 @@ describe('Session', () => {
       assert.equal(sessionChanges(session).dataChanges(), undefined)
     })
 
+    it('treats an equal value with its members in another order as no change', () => {
+      const session = loaded({ cart: { items: ['a'], note: 'x' } })
+      session.get('cart')
+      session.set('cart', { note: 'x', items: ['a'] } as Cart)
+      assert.equal(sessionChanges(session).dataChanges(), undefined)
+    })
+
+    it("compares with a custom serializer's equals, when it has one", () => {
+      let equalsCalls = 0
+      const serializer: Serializer = {
+        encode: (value, key) => jsonSerializer.encode(value, key),
+        decode: (json) => jsonSerializer.decode(json),
+        equals: (value, json) => {
+          equalsCalls++
+          return jsonSerializer.equals!(value, json)
+        },
+      }
+      const session = new Session<Data>(
+        { data: [['cart', { items: ['a'] }]], created: 500, isNew: false },
+        { serializer, now: () => clock },
+      )
+      session.get('cart')!.items.push('b')
+      const changes = sessionChanges(session).dataChanges()!
+      assert.equal(equalsCalls, 1)
+      assert.deepEqual([...changes.set], [['cart', { items: ['a', 'b'] }]])
+      // A change undone in place is no change.
+      const undone = new Session<Data>(
+        { data: [['cart', { items: ['a'] }]], created: 500, isNew: false },
+        { serializer, now: () => clock },
+      )
+      undone.get('cart')!.items.push('b')
+      undone.get('cart')!.items.pop()
+      assert.equal(sessionChanges(undone).dataChanges(), undefined)
+      assert.equal(equalsCalls, 2)
+    })
+
     it('makes pop of a missing key and a failed delete no-ops', () => {
       const session = loaded({ user: 'ann' })
       session.pop('count')
@@ -200,6 +257,21 @@ describe('Session', () => {
       changes = sessionChanges(session).dataChanges()!
       assert.equal(changes.cleared, true)
       assert.deepEqual([...changes.set], [['user', 'bob']])
+    })
+
+    it('makes clear() replace the stored copy even after every loaded key was deleted', () => {
+      const session = loaded({ user: 'ann' })
+      session.delete('user')
+      session.clear()
+      assert.equal(sessionChanges(session).dataChanges()?.cleared, true)
+    })
+
+    it('finds nothing to clear when the keys this request added were removed again', () => {
+      const session = fresh()
+      session.set('user', 'ann')
+      session.delete('user')
+      session.clear()
+      assert.equal(sessionChanges(session).dataChanges(), undefined)
     })
 
     it('refuses at commit a value changed in place into something unstorable', () => {

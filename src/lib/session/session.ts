@@ -240,11 +240,13 @@ export class Session<Data extends object = DefaultSessionData> {
   }
 
   /**
-   * Removes a key. Removing a missing key changes nothing and writes no cookie.
+   * Removes a key. Removing a missing key changes nothing and writes no cookie (and, after the
+   * commit, does not throw).
    *
    * @param key the key to remove
    * @returns true when the key was present
-   * @throws {@link SessionCommittedError} when the response headers were already sent
+   * @throws {@link SessionCommittedError} when the key is present and the response headers were
+   *   already sent
    */
   delete(key: SessionKey<Data>): boolean {
     const state = this.#state
@@ -307,10 +309,16 @@ export class Session<Data extends object = DefaultSessionData> {
    *
    * @param record the keys and values to store
    * @throws {@link UnserializableValueError} when a value cannot be stored
-   * @throws {@link InvalidArgumentError} when a key is not a string, or a name the factory's
-   *   format reserves (Pyramid cookies: `_csrft_`, `_f_…`, `_cloakroom_…`)
+   * @throws {@link InvalidArgumentError} when `record` is not an object, a key is not a string,
+   *   or a name the factory's format reserves (Pyramid cookies: `_csrft_`, `_f_…`, `_cloakroom_…`)
    */
   update(record: Partial<Data>): void {
+    if (typeof record !== 'object' || record === null) {
+      throw new InvalidArgumentError(
+        'record',
+        `expected an object of keys and values, got ${record === null ? 'null' : typeof record}.`,
+      )
+    }
     const data = this.#mutable('update').data
     const names = Object.keys(record) as SessionKey<Data>[]
     for (const name of names) {
