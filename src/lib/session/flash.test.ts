@@ -17,6 +17,15 @@ describe('Session flash messages', () => {
     assert.deepEqual(s.peekFlash(), [])
   })
 
+  it('refuses an undefined message by its name, queueing nothing', () => {
+    const s = session()
+    assert.throws(() => s.flash(undefined), {
+      code: 'ERR_INVALID_ARGUMENT',
+      message: /"message": a flash message cannot be undefined/,
+    })
+    assert.deepEqual(s.peekFlash(), [])
+  })
+
   it('keeps queues independent', () => {
     const s = session()
     s.flash('info 1')

@@ -401,8 +401,12 @@ export class Session<Data extends object = DefaultSessionData> {
    * @param message any storable value
    * @param options the queue, and whether an equal message may be queued twice
    * @throws {@link UnserializableValueError} when the message cannot be stored
+   * @throws {@link InvalidArgumentError} when the message is `undefined`
    */
   flash(message: FlashMessage, options: FlashOptions = {}): void {
+    if (message === undefined) {
+      throw new InvalidArgumentError('message', 'a flash message cannot be undefined.')
+    }
     const system = this.#mutable('flash').system
     const field = FLASH_FIELD_PREFIX + (options.queue ?? '')
     const queued = system.read(field)
