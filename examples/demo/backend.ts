@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   createEncryptedCookieFactory,
@@ -57,7 +57,8 @@ function withoutPassword(url: string): string {
     parsed.password = '***'
     return parsed.toString()
   } catch {
-    return url
+    // readDemoConfig checks the URLs, but never print one that does not parse.
+    return '(a URL that does not parse)'
   }
 }
 
@@ -147,7 +148,9 @@ export async function createDemoBackend(
       }
     }
     case 'sqlite': {
+      // The database holds every session: private to the user, whoever made the directory.
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+      chmodSync(config.dataDir, 0o700)
       const { createSqliteStore } = await import('cloakroom/sqlite')
       return stored(createSqliteStore({ database: join(config.dataDir, 'sessions.db'), now }))
     }

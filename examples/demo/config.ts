@@ -99,6 +99,26 @@ function developmentSecret(
 }
 
 /**
+ * Refuses a service address that is not a URL of one of `protocols`. The message never repeats
+ * the value: it may hold a password.
+ */
+function checkServiceUrl(variable: string, value: string, protocols: readonly string[]): void {
+  let protocol: string
+  try {
+    protocol = new URL(value).protocol
+  } catch {
+    throw new DemoConfigError(
+      `${variable} is not a valid URL (its value is not shown: it may hold a password).`,
+    )
+  }
+  if (!protocols.includes(protocol)) {
+    throw new DemoConfigError(
+      `${variable} must start with ${protocols.map((name) => `${name}//`).join(' or ')}.`,
+    )
+  }
+}
+
+/**
  * Reads the demo's configuration from environment variables.
  *
  * @param env the environment (`process.env`)
@@ -145,15 +165,21 @@ export function readDemoConfig(
       secret = developmentSecret(dataDir, log, randomBytes)
     }
   }
-  if (factoryName === 'redis' && (env.REDIS_URL ?? '') === '') {
-    throw new DemoConfigError(
-      'SESSION_FACTORY=redis needs REDIS_URL, such as redis://127.0.0.1:6379.',
-    )
+  if (factoryName === 'redis') {
+    if ((env.REDIS_URL ?? '') === '') {
+      throw new DemoConfigError(
+        'SESSION_FACTORY=redis needs REDIS_URL, such as redis://127.0.0.1:6379.',
+      )
+    }
+    checkServiceUrl('REDIS_URL', env.REDIS_URL!, ['redis:', 'rediss:'])
   }
-  if (factoryName === 'postgres' && (env.DATABASE_URL ?? '') === '') {
-    throw new DemoConfigError(
-      'SESSION_FACTORY=postgres needs DATABASE_URL, such as postgres://postgres@127.0.0.1/test.',
-    )
+  if (factoryName === 'postgres') {
+    if ((env.DATABASE_URL ?? '') === '') {
+      throw new DemoConfigError(
+        'SESSION_FACTORY=postgres needs DATABASE_URL, such as postgres://postgres@127.0.0.1/test.',
+      )
+    }
+    checkServiceUrl('DATABASE_URL', env.DATABASE_URL!, ['postgres:', 'postgresql:'])
   }
   return {
     port,

@@ -24,11 +24,17 @@ try {
     console.error(`Cannot start the demo: ${error.message}`)
     process.exit(1)
   }
-  if ((error as { code?: unknown }).code === 'EADDRINUSE') {
+  const { code, syscall } = error as { code?: unknown; syscall?: unknown }
+  if (code === 'EADDRINUSE') {
     const port = (error as { port?: unknown }).port
     console.error(
       `Cannot start the demo: port ${String(port)} is in use. Stop what uses it, or set PORT.`,
     )
+    process.exit(1)
+  }
+  // Other system errors (a DATA_DIR that is a file, a HOST that does not resolve): one line too.
+  if (typeof code === 'string' && typeof syscall === 'string') {
+    console.error(`Cannot start the demo: ${(error as Error).message}`)
     process.exit(1)
   }
   throw error

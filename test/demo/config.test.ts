@@ -69,6 +69,28 @@ describe('readDemoConfig (the demo environment)', () => {
     refuses({ SESSION_FACTORY: 'redis' }, /needs REDIS_URL/)
     refuses({ SESSION_FACTORY: 'postgres' }, /needs DATABASE_URL/)
     refuses({ COOKIE_SECURE: 'maybe' }, /is not true or false/)
+    const badUrls: [Record<string, string>, RegExp][] = [
+      [
+        { SESSION_FACTORY: 'postgres', DATABASE_URL: 'postgres://u:hunter2@127.0.0.1:99999/x' },
+        /^DATABASE_URL is not a valid URL \(its value is not shown/,
+      ],
+      [
+        { SESSION_FACTORY: 'redis', REDIS_URL: 'redis://:hunter2@bad host:6379' },
+        /^REDIS_URL is not a valid URL/,
+      ],
+      [{ SESSION_FACTORY: 'redis', REDIS_URL: 'localhost:6379' }, /^REDIS_URL must start with/],
+      [
+        { SESSION_FACTORY: 'postgres', DATABASE_URL: 'mysql://u:hunter2@db/x' },
+        /^DATABASE_URL must start with postgres:\/\/ or postgresql:\/\/\.$/,
+      ],
+    ]
+    for (const [env, pattern] of badUrls) {
+      refuses(env, pattern)
+      assert.throws(
+        () => readDemoConfig(env, { cwd }),
+        (error: Error) => !/hunter2/.test(error.message),
+      )
+    }
     assert.equal(readDemoConfig({ COOKIE_SECURE: 'false' }, { cwd }).secureCookies, false)
   })
 })

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -84,6 +84,29 @@ describe('starting the demo with a store that does not answer', () => {
       ),
     )
     assert.equal(exit.code, 1)
+  })
+
+  it('a DATA_DIR that is a file: one line, exit 1', async () => {
+    const file = join(dataDir, 'not-a-directory')
+    writeFileSync(file, '')
+    const exit = await runDemo({ DATA_DIR: file })
+    assertOneLineRefusal(exit, /^Cannot start the demo: E\w+: .*not-a-directory/)
+    assert.equal(exit.code, 1)
+  })
+
+  it('makes its SQLite data directory private, even one that already existed', async () => {
+    const shared = join(dataDir, 'shared')
+    mkdirSync(shared, { mode: 0o755 })
+    chmodSync(shared, 0o755)
+    const demo = await startDemo({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: shared,
+      secureCookies: true,
+      factoryName: 'sqlite',
+    })
+    await demo.close()
+    assert.equal(statSync(shared).mode & 0o777, 0o700)
   })
 
   it('startDemo rejects with a DemoConfigError and leaves nothing running', async () => {
