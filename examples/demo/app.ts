@@ -40,7 +40,10 @@ import {
 /** Options of {@link createDemoApp}. */
 export interface DemoAppOptions {
   /** The session factory, from `createDemoBackend`. */
-  readonly backend: Pick<DemoBackend, 'factory' | 'storeFactory' | 'factoryName'>
+  readonly backend: Pick<
+    DemoBackend,
+    'factory' | 'storeFactory' | 'revocableFactory' | 'factoryName'
+  >
   /**
    * The one password of every demo user (the page says so).
    * @defaultValue `'cloakroom'`
@@ -134,7 +137,7 @@ async function formOf(c: Context): Promise<Record<string, string>> {
  * @returns the Hono app; serve `app.fetch`
  */
 export function createDemoApp(options: DemoAppOptions): Hono {
-  const { factory, storeFactory, factoryName } = options.backend
+  const { factory, storeFactory, revocableFactory, factoryName } = options.backend
   const password = options.password ?? DEMO_PASSWORD
   const now = options.now ?? Date.now
   const app = new Hono()
@@ -252,19 +255,29 @@ export function createDemoApp(options: DemoAppOptions): Hono {
       flash(session, 'error', 'Log in to see your devices.')
       return see(c, '/')
     }
-    if (storeFactory === undefined) return c.html(devicesPage(frame(c, 'Your devices'), {}))
+    if (storeFactory === undefined) {
+      return c.html(
+        devicesPage(frame(c, 'Your devices'), { canEndOthers: revocableFactory !== undefined }),
+      )
+    }
     const current = storeFactory.idHashOf(session)
     const summaries = await storeFactory.listSessions(user)
     const devices = summaries.map((summary) => ({ summary, current: summary.idHash === current }))
-    return c.html(devicesPage(frame(c, 'Your devices'), { devices }))
+    return c.html(devicesPage(frame(c, 'Your devices'), { devices, canEndOthers: true }))
   })
 
   app.post('/devices/logout-others', async (c) => {
     const session = sessionOf(c)
     const user = session.get('user')
-    if (user === undefined || storeFactory === undefined) return see(c, '/devices')
-    const ended = await storeFactory.revokeSessions(user, { except: session })
-    flash(session, 'info', `Logged out ${ended} other session${ended === 1 ? '' : 's'}.`)
+    if (user === undefined) return see(c, '/devices')
+    if (storeFactory !== undefined) {
+      const ended = await storeFactory.revokeSessions(user, { except: session })
+      flash(session, 'info', `Logged out ${ended} other session${ended === 1 ? '' : 's'}.`)
+    } else if (revocableFactory !== undefined) {
+      // Cookies are not listed anywhere: every cookie of this user but this one stops working.
+      await revocableFactory.revokeSessions(user, { except: session })
+      flash(session, 'info', 'Logged out every other device.')
+    }
     return see(c, '/devices')
   })
 

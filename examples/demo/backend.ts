@@ -6,6 +6,7 @@ import {
   createStoreFactory,
   type SessionCookieOptions,
   type SessionFactory,
+  type RevocableSessionFactory,
   type SessionStore,
   type StoreSessionFactory,
 } from 'cloakroom'
@@ -20,6 +21,11 @@ export interface DemoBackend {
   readonly factory: SessionFactory<DemoData>
   /** The same factory when it keeps sessions on the server (devices page), else undefined. */
   readonly storeFactory: StoreSessionFactory<DemoData> | undefined
+  /**
+   * The same factory when it keeps sessions in cookies and records their revocations, so that a
+   * logout ends the cookie for good and "log out other devices" works; else undefined.
+   */
+  readonly revocableFactory: RevocableSessionFactory<DemoData> | undefined
   /** Closes the store's connections and timers. */
   close(): Promise<void>
 }
@@ -34,6 +40,29 @@ export interface DemoBackendOptions {
 }
 
 const PRUNE_EVERY_MS = 15 * 60_000
+
+/** A store the demo prunes now and then, and closes when it stops. */
+type PrunableStore = SessionStore & { prune?(): Promise<number>; close?(): Promise<void> }
+
+/**
+ * Prunes `store` every {@link PRUNE_EVERY_MS} until the returned `close()`, which also closes it
+ * and then runs `closeMore`.
+ */
+function closerOf(
+  store: PrunableStore,
+  closeMore: () => Promise<void> = () => Promise.resolve(),
+): () => Promise<void> {
+  const prune = store.prune?.bind(store)
+  const timer =
+    prune === undefined
+      ? undefined
+      : setInterval(() => void prune().catch(console.error), PRUNE_EVERY_MS).unref()
+  return async () => {
+    clearInterval(timer)
+    await store.close?.()
+    await closeMore()
+  }
+}
 /** How long start-up waits for Redis or PostgreSQL to answer before giving up. */
 const REACH_TIMEOUT_MS = 3000
 
@@ -114,46 +143,49 @@ export async function createDemoBackend(
   const now = options.now ?? Date.now
   const cookie: SessionCookieOptions = { secure: config.secureCookies, now }
   const stored = (
-    store: SessionStore & { prune?(): Promise<number>; close?(): Promise<void> },
+    store: PrunableStore,
     closeMore: () => Promise<void> = () => Promise.resolve(),
   ): DemoBackend => {
     const factory = createStoreFactory<DemoData>({ ...cookie, store })
-    const prune = store.prune?.bind(store)
-    const timer =
-      prune === undefined
-        ? undefined
-        : setInterval(() => void prune().catch(console.error), PRUNE_EVERY_MS).unref()
     return {
       factoryName: config.factoryName,
       factory,
       storeFactory: factory,
-      close: async () => {
-        clearInterval(timer)
-        await store.close?.()
-        await closeMore()
-      },
+      revocableFactory: undefined,
+      close: closerOf(store, closeMore),
     }
+  }
+  /** Opens `name` in the data directory, which holds sessions: private to the user. */
+  const openSqlite = async (name: string): Promise<PrunableStore> => {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+    chmodSync(config.dataDir, 0o700)
+    const { createSqliteStore } = await import('cloakroom/sqlite')
+    return createSqliteStore({ database: join(config.dataDir, name), now })
   }
 
   switch (config.factoryName) {
     case 'signed':
     case 'encrypted': {
+      // The session stays in the cookie; SQLite records only which cookies were ended (by a
+      // logout, or by "log out other devices"), so a copied cookie stops working too.
+      const store = await openSqlite('revocations.db')
       const create =
         config.factoryName === 'signed' ? createSignedCookieFactory : createEncryptedCookieFactory
+      const factory = create<DemoData>({
+        ...cookie,
+        secrets: config.secret!,
+        revocation: { store },
+      })
       return {
         factoryName: config.factoryName,
-        factory: create<DemoData>({ ...cookie, secrets: config.secret! }),
+        factory,
         storeFactory: undefined,
-        close: () => Promise.resolve(),
+        revocableFactory: factory,
+        close: closerOf(store),
       }
     }
-    case 'sqlite': {
-      // The database holds every session: private to the user, whoever made the directory.
-      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
-      chmodSync(config.dataDir, 0o700)
-      const { createSqliteStore } = await import('cloakroom/sqlite')
-      return stored(createSqliteStore({ database: join(config.dataDir, 'sessions.db'), now }))
-    }
+    case 'sqlite':
+      return stored(await openSqlite('sessions.db'))
     case 'redis': {
       const { createClient } = await import('redis')
       let ready = false

@@ -189,7 +189,13 @@ export function homePage(
           </li>
           <li>
             <a href="/devices">Your devices</a
-            ><span>Every session you own; log out the others.</span>
+            ><span
+              >${
+                view.serverSide
+                  ? 'Every session you own; log out the others.'
+                  : 'Log out your other devices (a cookie session keeps no list).'
+              }</span
+            >
           </li>
           <li>
             <a href="/inspector">Session inspector</a
@@ -337,23 +343,38 @@ function when(ms: number): SafeHtml {
 
 /**
  * @param frame the page's frame
- * @param view the user's sessions, or undefined when the factory cannot list them
+ * @param view the user's sessions, or undefined when the factory cannot list them; whether it can
+ *   end the others
  * @returns the devices page
  */
 export function devicesPage(
   frame: PageFrame,
-  view: { readonly devices?: readonly DeviceRow[] },
+  view: { readonly devices?: readonly DeviceRow[]; readonly canEndOthers: boolean },
 ): string {
   if (view.devices === undefined) {
     return layout(
       frame,
       html`<p>
-        Unavailable with the ${frame.factoryName} cookie factory: the session lives only in your
-        browser's cookie, so the server keeps no list of your sessions and cannot end one it does
-        not see. Run the demo with a server-side factory (the default,
-        <code>SESSION_FACTORY=sqlite</code>, or <code>redis</code>, <code>postgres</code>) to list
-        and end sessions.
-      </p>`,
+          No list with the ${frame.factoryName} cookie factory: the session lives only in your
+          browser's cookie, so the server keeps no record of your sessions to list. Run the demo
+          with a server-side factory (the default, <code>SESSION_FACTORY=sqlite</code>, or
+          <code>redis</code>, <code>postgres</code>) to see them.
+        </p>
+        ${
+          view.canEndOthers
+            ? html`<form method="post" action="/devices/logout-others">
+                  ${csrfField(frame)}
+                  <button type="submit">Log out other devices</button>
+                </form>
+                <p class="hint">
+                  The factory records revocations in SQLite (<code>revocation: { store }</code>):
+                  this moves your account to a new generation, so every cookie issued to you before,
+                  on any device, is refused from then on, while this one is re-issued (<code
+                    >factory.revokeSessions(user, { except: session })</code
+                  >). Logging out ends the cookie the same way.
+                </p>`
+            : ''
+        }`,
     )
   }
   const others = view.devices.filter((device) => !device.current).length

@@ -350,17 +350,47 @@ describe('the demo app (signed cookie sessions, over HTTP)', () => {
     rmSync(dataDir, { recursive: true, force: true })
   })
 
-  it('logs in and keeps a cart in the cookie; the devices page says it is unavailable', async () => {
+  it('logs in and keeps a cart in the cookie; the devices page has no list', async () => {
     const client = new DemoClient(demo.url)
     await logIn(client, 'grace')
     await client.submit('/cart', '/cart/add', { product: 'gloves' })
     assert.match((await client.get('/cart')).body, /data-product="gloves"/)
     const devices = textOf((await client.get('/devices')).body)
-    assert.match(devices, /Unavailable with the signed cookie factory/)
+    assert.match(devices, /No list with the signed cookie factory/)
     const inspector = textOf((await client.get('/inspector')).body)
     assert.match(inspector, /signed cookie \(createSignedCookieFactory\)/)
     const bytes = Buffer.byteLength(`session=${client.cookie('session')!}`)
     assert.match(inspector, new RegExp(`Cookie size ${bytes} bytes`))
+  })
+
+  it('ends the cookie on logout, so a copy of it is refused (revocation)', async () => {
+    const client = new DemoClient(demo.url)
+    await logIn(client, 'heidi')
+    const oldCookie = client.cookieHeader()!
+    const replay = async (): Promise<string> =>
+      textOf(
+        await (
+          await fetch(new URL('/inspector', demo.url), { headers: { cookie: oldCookie } })
+        ).text(),
+      )
+    assert.match(await replay(), /Logged in as heidi/)
+    assert.equal((await client.submit('/', '/logout')).status, 303)
+    assert.match(textOf((await client.get('/')).body), /You are logged out\./)
+    const replayed = await replay()
+    assert.match(replayed, /Not logged in/)
+    assert.match(replayed, /isNew true/)
+  })
+
+  it('logs out the other devices of a user, keeping this one', async () => {
+    const laptop = new DemoClient(demo.url)
+    const phone = new DemoClient(demo.url)
+    await logIn(laptop, 'judy')
+    await logIn(phone, 'judy')
+    const response = await laptop.submit('/devices', '/devices/logout-others')
+    assert.equal(response.status, 303)
+    assert.match(textOf((await laptop.get('/devices')).body), /Logged out every other device\./)
+    assert.match(textOf((await laptop.get('/')).body), /Logged in as judy/)
+    assert.match(textOf((await phone.get('/')).body), /Not logged in/)
   })
 
   it('does not claim on the home page that the cart is safe in two tabs', async () => {
