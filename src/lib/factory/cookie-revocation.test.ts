@@ -205,6 +205,27 @@ describe('createSignedCookieFactory({ revocation })', () => {
     assert.equal(inner.size, 1, 'the revoked marker is stored')
   })
 
+  it("extends the owner record when a later login's cookie would outlive it", async () => {
+    const { login, whoIs, clock } = setup({ absoluteTimeout: 3600, timeout: null })
+    await login('ann')
+    clock.now += 3000_000
+    const laptop = await login('ann')
+    // Past the end the first login gave the record (3600 s + the 60 s clock margin), well
+    // within the laptop cookie's own 3600 s.
+    clock.now = START + 3660_000 + 1
+    assert.equal(await whoIs(laptop), 'ann')
+  })
+
+  it("keeps the owner record for the owner's other sessions when one logs out", async () => {
+    const { login, request, whoIs, clock } = setup()
+    const phone = await login('ann')
+    const laptop = await login('ann')
+    await request(phone, (s) => s.invalidate())
+    clock.now += 60_000
+    assert.equal(await whoIs(phone), 'anonymous')
+    assert.equal(await whoIs(laptop), 'ann')
+  })
+
   it('gives regenerate() a new id and refuses the old cookie', async () => {
     const { request, whoIs } = setup()
     const { cookie: before } = await request(undefined, (s) => s.set('user', 'ann'))
