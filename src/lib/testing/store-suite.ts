@@ -423,16 +423,22 @@ export function runStoreSuite(
 
       it('does not patch, touch or conditionally set an expired record', async () => {
         const store = await open()
-        const id = newIdHash()
         const time = Date.now()
-        await store.set(
-          id,
-          record({ created: time - 2 * HOUR, lastActive: time - HOUR, expires: time - 1000 }),
-        )
-        assert.equal(await store.patch(id, patchOf({ a: 1 })), false)
-        assert.equal(await store.touch(id, time, time + HOUR), false)
-        assert.equal(await store.set(id, record(), { onlyIfExists: true }), false)
-        assert.equal(await store.get(id), undefined)
+        // A record of its own for each call: a store may drop an expired record when an
+        // operation finds it, and the next call must still meet an expired one.
+        const expired = async (): Promise<string> => {
+          const id = newIdHash()
+          await store.set(
+            id,
+            record({ created: time - 2 * HOUR, lastActive: time - HOUR, expires: time - 1000 }),
+          )
+          return id
+        }
+        const ids = [await expired(), await expired(), await expired()] as const
+        assert.equal(await store.patch(ids[0], patchOf({ a: 1 })), false)
+        assert.equal(await store.touch(ids[1], time, time + HOUR), false)
+        assert.equal(await store.set(ids[2], record(), { onlyIfExists: true }), false)
+        for (const id of ids) assert.equal(await store.get(id), undefined)
       })
 
       it('extends the life of a record by touch', async () => {
