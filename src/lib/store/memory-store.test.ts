@@ -77,6 +77,27 @@ createMemoryStore({ sweepIntervalMs: 1000 })`
     )
   })
 
+  it('treats a record as expired from the millisecond of its expiry', async () => {
+    let time = 99
+    const store = createMemoryStore({ sweepIntervalMs: null, now: () => time })
+    await store.set('a', record(100, 'ada'))
+    assert.notEqual(await store.get('a'), undefined)
+    time = 100
+    assert.equal(await store.get('a'), undefined)
+    assert.deepEqual(await store.listByOwner('ada'), [])
+  })
+
+  it("deletes an owner's expired records with the live ones, counting only the live", async () => {
+    let time = 0
+    const store = createMemoryStore({ sweepIntervalMs: null, now: () => time })
+    await store.set('old', record(10, 'ada'))
+    await store.set('live', record(100, 'ada'))
+    await store.set('kept', record(100, 'ada'))
+    time = 50
+    assert.equal(await store.deleteByOwner('ada', 'kept'), 1)
+    assert.equal(store.size, 1, 'only the excepted record is left')
+  })
+
   it('refuses invalid options', () => {
     assert.throws(() => createMemoryStore({ maxEntries: 0 }), { code: 'ERR_INVALID_OPTION' })
     assert.throws(() => createMemoryStore({ sweepIntervalMs: -1 }), { code: 'ERR_INVALID_OPTION' })
