@@ -550,6 +550,39 @@ describe('createStoreFactory', () => {
       assert.equal(await factory.revokeSessions('ada'), 1)
     })
 
+    it('lists the sessions most recently active first', async () => {
+      const { factory, request, advance } = setup()
+      const owned = async () => (await request(undefined, (s) => s.setOwner('ada'))).cookie!
+      const phone = await owned()
+      advance(10_000)
+      const laptop = await owned()
+      advance(10_000)
+      const tablet = await owned()
+      advance(10_000)
+      await request(phone, (s) => s.set('seen', 1))
+      const listed = await factory.listSessions('ada')
+      assert.deepEqual(
+        listed.map((s) => s.idHash),
+        [phone, tablet, laptop].map(hash),
+      )
+    })
+
+    it("leaves out sessions past this factory's timeouts that the store still holds", async () => {
+      const { request, inner, advance } = setup()
+      const cookie = (await request(undefined, (s) => s.setOwner('ada'))).cookie!
+      // The same store behind a factory with a shorter idle timeout (the option was lowered).
+      let time = T0
+      const stricter = createStoreFactory({ store: inner, timeout: 60, now: () => time })
+      advance(120_000)
+      time += 120_000
+      assert.deepEqual(
+        (await inner.listByOwner('ada')).map((s) => s.idHash),
+        [hash(cookie)],
+        'the store still lists it',
+      )
+      assert.deepEqual(await stricter.listSessions('ada'), [])
+    })
+
     it('sends the owner in the patch when setOwner changes it', async () => {
       const { request, login, recorder } = setup()
       const cookie = await login()
