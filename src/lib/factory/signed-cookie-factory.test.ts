@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { createKeyring } from '../codec/keyring.js'
+import { createSignedCodec } from '../codec/signed-codec.js'
 import { CookieTooLargeError, UnserializableValueError } from '../errors.js'
 import type { InvalidCookieReason } from '../codec/cookie-codec.js'
 import type { Session } from '../session/session.js'
@@ -462,11 +464,25 @@ describe('createSignedCookieFactory', () => {
       request(cookie, (s) => assert.equal(s.get('user'), 'ann'))
     })
 
-    it('refuses a cookie from the future (clock skew over a minute)', () => {
+    it('refuses a cookie from the future: clock skew over a minute, to the millisecond', () => {
       const { request, clock, reasons } = setup()
+      const issued = clock.now
       const cookie = valueOf(request(undefined, (s) => s.set('user', 'ann'))[0])
-      clock.now -= 120_000
+      clock.now = issued - 60_000
+      request(cookie, (s) => assert.equal(s.get('user'), 'ann'))
+      clock.now = issued - 60_001
       request(cookie, (s) => assert.equal(s.isNew, true))
+      assert.deepEqual(reasons, ['malformed'])
+    })
+
+    it('refuses a signed cookie whose last activity is before its creation', () => {
+      const { request, clock, reasons } = setup()
+      const codec = createSignedCodec({ keyring: createKeyring(SECRET, 'signed-cookie/session') })
+      const body = JSON.stringify({ d: { user: 'ann' } })
+      const made = (created: number, lastActive: number): string =>
+        codec.encode({ created, lastActive, body })
+      request(made(clock.now - 1000, clock.now - 1000), (s) => assert.equal(s.get('user'), 'ann'))
+      request(made(clock.now - 1000, clock.now - 1001), (s) => assert.equal(s.isNew, true))
       assert.deepEqual(reasons, ['malformed'])
     })
   })
