@@ -109,48 +109,55 @@ describe('createRedisStore', { skip }, () => {
     assert.deepEqual(commands, ['evalSha'])
   })
 
-  it('keeps an owner index entry that a concurrent writer re-added before a late removal', async () => {
-    const real = await client()
-    let holdRemoval: Promise<void> | undefined
-    // The same client, but the first ZREM waits until released (a slow network, say).
-    const delayed = new Proxy(real, {
-      get(object, property) {
-        const value: unknown = Reflect.get(object, property)
-        if (property !== 'zRem' || typeof value !== 'function') return value
-        return async (...args: unknown[]): Promise<unknown> => {
-          const hold = holdRemoval
-          holdRemoval = undefined
-          await hold
-          return (value as (...a: unknown[]) => unknown).apply(object, args)
-        }
-      },
-    }) as RedisStoreClient
-    const store = createRedisStore({ client: delayed, prefix })
-    const id = newIdHash()
-    const owner = `owner-${newIdHash()}`
-    await store.set(id, record({ owner }))
-    const change = (next: string | null) =>
-      store.patch(id, {
-        data: { set: new Map(), deleted: new Set() },
-        system: { set: new Map(), deleted: new Set() },
-        lastActive: Date.now(),
-        expires: Date.now() + HOUR,
-        owner: next,
-      })
-    let release!: () => void
-    holdRemoval = new Promise((resolve) => (release = resolve))
-    // One request clears the owner; its removal from the index is late. Another gives it back.
-    const clearing = change(null)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    assert.equal(await change(owner), true)
-    release()
-    await clearing
-    assert.equal((await store.get(id))?.owner, owner)
-    assert.deepEqual(
-      (await store.listByOwner(owner)).map((session) => session.idHash),
-      [id],
-    )
-  })
+  it(
+    'keeps an owner index entry that a concurrent writer re-added before a late removal',
+    { timeout: 10_000 },
+    async () => {
+      const real = await client()
+      let holdRemoval: Promise<void> | undefined
+      let removalHeld!: () => void
+      const removalReached = new Promise<void>((resolve) => (removalHeld = resolve))
+      // The same client, but the first ZREM waits until released (a slow network, say).
+      const delayed = new Proxy(real, {
+        get(object, property) {
+          const value: unknown = Reflect.get(object, property)
+          if (property !== 'zRem' || typeof value !== 'function') return value
+          return async (...args: unknown[]): Promise<unknown> => {
+            const hold = holdRemoval
+            holdRemoval = undefined
+            if (hold !== undefined) removalHeld()
+            await hold
+            return (value as (...a: unknown[]) => unknown).apply(object, args)
+          }
+        },
+      }) as RedisStoreClient
+      const store = createRedisStore({ client: delayed, prefix })
+      const id = newIdHash()
+      const owner = `owner-${newIdHash()}`
+      await store.set(id, record({ owner }))
+      const change = (next: string | null) =>
+        store.patch(id, {
+          data: { set: new Map(), deleted: new Set() },
+          system: { set: new Map(), deleted: new Set() },
+          lastActive: Date.now(),
+          expires: Date.now() + HOUR,
+          owner: next,
+        })
+      let release!: () => void
+      holdRemoval = new Promise((resolve) => (release = resolve))
+      // One request clears the owner; its removal from the index is late. Another gives it back.
+      const clearing = change(null)
+      await removalReached
+      assert.equal(await change(owner), true)
+      release()
+      await clearing
+      assert.equal((await store.get(id))?.owner, owner)
+      assert.deepEqual(
+        (await store.listByOwner(owner)).map((session) => session.idHash),
+        [id],
+      )
+    },
+  )
 
   it('loads its scripts again after SCRIPT FLUSH', async () => {
     const redis = await client()
