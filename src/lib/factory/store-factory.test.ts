@@ -10,7 +10,6 @@ import type { Session } from '../session/session.js'
 import { createStoreFactory, type StoreFactoryOptions } from './store-factory.js'
 
 const T0 = Date.UTC(2025, 0, 1)
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 function setup(overrides: Partial<StoreFactoryOptions> = {}) {
   let time = T0
@@ -411,16 +410,20 @@ describe('createStoreFactory', () => {
 
     it('keeps the old session when a regenerate runs past storeTimeout, and leaves no new one', async () => {
       const inner = createMemoryStore({ sweepIntervalMs: null, now: () => T0 })
-      let delayMs = 0
+      let hold: Promise<void> | undefined
+      let cleanedUp!: () => void
+      const deleted = new Promise<void>((resolve) => (cleanedUp = resolve))
       const slow: SessionStore = {
         ...inner,
+        // Once `hold` is set, reads wait for it: the new record is written at once, and the
+        // read-back of the old one answers only after the deadline has passed.
         get: async (idHash) => {
-          await sleep(delayMs)
+          await hold
           return inner.get(idHash)
         },
-        set: async (idHash, record, options) => {
-          await sleep(delayMs)
-          return inner.set(idHash, record, options)
+        delete: async (idHash) => {
+          await inner.delete(idHash)
+          cleanedUp()
         },
       }
       const { request, login, factory } = setup({ store: slow, storeTimeout: 100 })
@@ -428,10 +431,12 @@ describe('createStoreFactory', () => {
       await request(cookie, (s) => s.setOwner('ada'))
       const session = await factory.load(`session=${cookie}`)
       session.regenerate()
-      delayMs = 60 // the new record is written by 60 ms, its old one read back at 120 ms
+      let release!: () => void
+      hold = new Promise((resolve) => (release = resolve))
       await assert.rejects(Promise.resolve(factory.commit(session)), StoreUnavailableError)
-      await sleep(200) // what the commit started has finished
-      delayMs = 0
+      hold = undefined
+      release()
+      await deleted // the commit's cleanup removed the new record
       const listed = await factory.listSessions('ada')
       assert.deepEqual(
         listed.map((summary) => summary.idHash),
@@ -648,8 +653,8 @@ describe('createStoreFactory', () => {
         () => (settled = true),
         () => (settled = true),
       )
-      await new Promise((resolve) => setTimeout(resolve, 50))
-      assert.equal(settled, false)
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.equal(settled, false, 'it waits for the store')
       await assert.rejects(loading, (error: unknown) => {
         assert.ok(error instanceof StoreUnavailableError)
         assert.match((error.cause as Error).message, /200 ms/)
