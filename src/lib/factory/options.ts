@@ -93,7 +93,9 @@ export interface SessionCookieOptions {
   readonly now?: () => number
   /**
    * Told why an incoming cookie was refused (the request then gets a fresh session). Use it for
-   * logging or brute-force detection; it never receives the cookie value.
+   * logging or brute-force detection; it never receives the cookie value. An error it throws is
+   * not thrown to the request (which still gets its fresh session): it is emitted as a process
+   * warning (`process.on('warning')`, code `CLOAKROOM_HOOK_ERROR`).
    * @defaultValue undefined
    */
   readonly onInvalidCookie?: (reason: InvalidCookieReason, info: InvalidCookieInfo) => void
@@ -252,10 +254,25 @@ export function resolveCookieOptions(options: SessionCookieOptions): ResolvedCoo
   const now = options.now ?? Date.now
   if (typeof now !== 'function')
     throw new ConfigError('now', 'expected a function returning milliseconds.')
-  const onInvalidCookie = options.onInvalidCookie
-  if (onInvalidCookie !== undefined && typeof onInvalidCookie !== 'function') {
+  const hook = options.onInvalidCookie
+  if (hook !== undefined && typeof hook !== 'function') {
     throw new ConfigError('onInvalidCookie', 'expected a function.')
   }
+  // A bad cookie always gives a fresh session: a hook that throws (a logger that is down) must
+  // not turn it into a 500. Its error becomes a process warning instead.
+  const onInvalidCookie =
+    hook === undefined
+      ? undefined
+      : (reason: InvalidCookieReason, info: InvalidCookieInfo): void => {
+          try {
+            hook(reason, info)
+          } catch (error) {
+            process.emitWarning(
+              `onInvalidCookie threw while reporting a refused "${info.cookieName}" cookie (${reason}); the request got a fresh session. ${String(error)}`,
+              { code: 'CLOAKROOM_HOOK_ERROR' },
+            )
+          }
+        }
   const serializer = options.serializer ?? jsonSerializer
   if (typeof serializer?.encode !== 'function' || typeof serializer.decode !== 'function') {
     throw new ConfigError('serializer', 'expected an object with encode() and decode().')

@@ -464,6 +464,22 @@ describe('createSignedCookieFactory', () => {
       request(cookie, (s) => assert.equal(s.get('user'), 'ann'))
     })
 
+    it('gives a fresh session even when onInvalidCookie throws, and reports it as a warning', async () => {
+      const warned = new Promise<Error>((resolve) => process.once('warning', resolve))
+      const { request } = setup({
+        onInvalidCookie: () => {
+          throw new Error('logger down')
+        },
+      })
+      request('garbage', (s) => assert.equal(s.isNew, true))
+      const warning = (await warned) as Error & { code?: string }
+      assert.equal(warning.code, 'CLOAKROOM_HOOK_ERROR')
+      assert.match(
+        warning.message,
+        /onInvalidCookie threw .*"session" cookie \(malformed\).*logger down/,
+      )
+    })
+
     it('refuses a cookie from the future: clock skew over a minute, to the millisecond', () => {
       const { request, clock, reasons } = setup()
       const issued = clock.now

@@ -555,6 +555,18 @@ describe('createStoreFactory', () => {
       assert.equal(await factory.revokeSessions('ada'), 1)
     })
 
+    it('gives a fresh session even when onInvalidCookie throws', async () => {
+      const warned = new Promise<Error>((resolve) => process.once('warning', resolve))
+      const { request } = setup({
+        onInvalidCookie: () => {
+          throw new Error('logger down')
+        },
+      })
+      const { session } = await request('not-an-id')
+      assert.equal(session.isNew, true)
+      assert.match((await warned).message, /onInvalidCookie threw .*\(malformed\).*logger down/)
+    })
+
     it('lists the sessions most recently active first', async () => {
       const { factory, request, advance } = setup()
       const owned = async () => (await request(undefined, (s) => s.setOwner('ada'))).cookie!
