@@ -192,6 +192,32 @@ describe('cloakroom/node withSession failures', () => {
     }
   })
 
+  it('still answers 503 when its onError reporter throws, and warns instead', async () => {
+    const down: SessionFactory<Data> = {
+      cookieName: 'session',
+      load: () =>
+        Promise.reject(new StoreUnavailableError('load', { cause: new Error('ECONNREFUSED') })),
+      commit: () => [],
+    }
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve))
+    const server = await startServer(
+      withSession(down, (_req, res) => void res.end('never'), {
+        onError: () => {
+          throw new Error('reporter down')
+        },
+      }),
+    )
+    try {
+      const response = await rawRequest(server.url)
+      assert.equal(response.status, 503)
+      const warning = (await warned) as Error & { code?: string }
+      assert.equal(warning.code, 'CLOAKROOM_HOOK_ERROR')
+      assert.match(warning.message, /^onError threw \(Error: reporter down\)/)
+    } finally {
+      await server.close()
+    }
+  })
+
   it('answers 500 when the session cannot be saved (too large), instead of a broken response', async () => {
     const errors: unknown[] = []
     const big = createSignedCookieFactory<{ blob?: string }>({ secrets: 'n'.repeat(32) })

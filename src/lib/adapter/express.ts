@@ -4,6 +4,7 @@ import type { SessionFactory } from '../factory/session-factory.js'
 import { interceptResponse, type ResponseInterceptor } from '../http/response-interceptor.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
 import { InterceptedCommit } from './intercepted-commit.js'
+import { guardHook } from '../guard-hook.js'
 
 // Express's own extension point: its Request extends the global `Express.Request`. Augmenting
 // `express-serve-static-core` instead would need that package resolvable from here, which a
@@ -27,6 +28,8 @@ export interface ExpressSessionOptions {
    * Told about a session that could not be saved when the response was being sent (the adapter
    * then answers 500, or 503 when the store is unavailable). Errors while loading go to Express's
    * error handlers instead, through `next(error)`.
+   * An error it throws is emitted as a process warning (code `CLOAKROOM_HOOK_ERROR`); the
+   * response is sent all the same.
    * @defaultValue `console.error`
    */
   readonly onError?: (error: unknown, req: Request) => void
@@ -69,7 +72,11 @@ export function session<Data extends object = DefaultSessionData>(
   factory: SessionFactory<Data>,
   options: ExpressSessionOptions = {},
 ): RequestHandler {
-  const onError = options.onError ?? ((error: unknown) => console.error(error))
+  // A reporter that throws must not leave the request unanswered (or crash a stream callback).
+  const onError = guardHook(
+    'onError',
+    options.onError ?? ((error: unknown) => console.error(error)),
+  )
   return (req, res, next) => {
     const attach = (loaded: Session<Data>): void => {
       req.session = loaded as unknown as Session<DefaultSessionData>

@@ -8,6 +8,7 @@ import {
 } from '../http/response-interceptor.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
 import { InterceptedCommit } from './intercepted-commit.js'
+import { guardHook } from '../guard-hook.js'
 
 /** A `node:http` request that carries its session. */
 export type SessionRequest<Data extends object = DefaultSessionData> = IncomingMessage & {
@@ -26,6 +27,8 @@ export interface NodeSessionOptions {
   /**
    * Told about every error the adapter turns into a 500 or 503 response: the handler's own, a
    * store outage, or a session that could not be saved.
+   * An error it throws is emitted as a process warning (code `CLOAKROOM_HOOK_ERROR`); the
+   * response is sent all the same.
    * @defaultValue `console.error`
    */
   readonly onError?: (error: unknown, req: IncomingMessage) => void
@@ -65,7 +68,11 @@ export function withSession<Data extends object = DefaultSessionData>(
   handler: NodeSessionHandler<Data>,
   options: NodeSessionOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const onError = options.onError ?? ((error: unknown) => console.error(error))
+  // A reporter that throws must not leave the request unanswered (or crash a stream callback).
+  const onError = guardHook(
+    'onError',
+    options.onError ?? ((error: unknown) => console.error(error)),
+  )
 
   const loadFailed = (error: unknown, req: IncomingMessage, res: ServerResponse): void => {
     onError(error, req)

@@ -2,12 +2,15 @@ import { commitOptions, type SessionFactory } from '../factory/session-factory.j
 import { statusForError } from '../http/carrier.js'
 import { releaseBody, responseWithCookies } from '../http/web-headers.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
+import { guardHook } from '../guard-hook.js'
 
 /** Options of the Web adapter's {@link withSession}. */
 export interface WebSessionOptions {
   /**
    * Told about every error the adapter turns into a 500 or 503 response: the handler's own, a
    * store outage, or a session that could not be saved.
+   * An error it throws is emitted as a process warning (code `CLOAKROOM_HOOK_ERROR`); the
+   * response is sent all the same.
    * @defaultValue `console.error`
    */
   readonly onError?: (error: unknown, request: Request) => void
@@ -59,7 +62,11 @@ export function withSession<Data extends object = DefaultSessionData>(
   handler: WebSessionHandler<Data>,
   options: WebSessionOptions = {},
 ): (request: Request) => Promise<Response> {
-  const onError = options.onError ?? ((error: unknown) => console.error(error))
+  // A reporter that throws must not leave the request unanswered (or crash a stream callback).
+  const onError = guardHook(
+    'onError',
+    options.onError ?? ((error: unknown) => console.error(error)),
+  )
   return async (request) => {
     let session: Session<Data>
     try {

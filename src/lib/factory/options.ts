@@ -1,5 +1,6 @@
 import type { InvalidCookieReason } from '../codec/cookie-codec.js'
 import { ConfigError } from '../errors.js'
+import { guardHook } from '../guard-hook.js'
 import { formatCookieAttributes, type CookieAttributes } from '../http/cookies.js'
 import {
   decodesLazily,
@@ -259,20 +260,8 @@ export function resolveCookieOptions(options: SessionCookieOptions): ResolvedCoo
     throw new ConfigError('onInvalidCookie', 'expected a function.')
   }
   // A bad cookie always gives a fresh session: a hook that throws (a logger that is down) must
-  // not turn it into a 500. Its error becomes a process warning instead.
-  const onInvalidCookie =
-    hook === undefined
-      ? undefined
-      : (reason: InvalidCookieReason, info: InvalidCookieInfo): void => {
-          try {
-            hook(reason, info)
-          } catch (error) {
-            process.emitWarning(
-              `onInvalidCookie threw while reporting a refused "${info.cookieName}" cookie (${reason}); the request got a fresh session. ${String(error)}`,
-              { code: 'CLOAKROOM_HOOK_ERROR' },
-            )
-          }
-        }
+  // not turn it into a 500.
+  const onInvalidCookie = hook === undefined ? undefined : guardHook('onInvalidCookie', hook)
   const serializer = options.serializer ?? jsonSerializer
   if (typeof serializer?.encode !== 'function' || typeof serializer.decode !== 'function') {
     throw new ConfigError('serializer', 'expected an object with encode() and decode().')

@@ -474,10 +474,7 @@ describe('createSignedCookieFactory', () => {
       request('garbage', (s) => assert.equal(s.isNew, true))
       const warning = (await warned) as Error & { code?: string }
       assert.equal(warning.code, 'CLOAKROOM_HOOK_ERROR')
-      assert.match(
-        warning.message,
-        /onInvalidCookie threw .*"session" cookie \(malformed\).*logger down/,
-      )
+      assert.match(warning.message, /onInvalidCookie threw \(Error: logger down\)/)
     })
 
     it('refuses a cookie from the future: clock skew over a minute, to the millisecond', () => {
