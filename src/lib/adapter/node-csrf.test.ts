@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createServer as createHttpServer } from 'node:http'
 import { connect, createServer, type Http2Server } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { describe, it } from 'node:test'
@@ -73,6 +74,39 @@ describe('withCsrf (cloakroom/node) over HTTP/2', () => {
       assert.equal(foreign.status, 403)
     } finally {
       server.close()
+    }
+  })
+})
+
+describe('withCsrf (cloakroom/node) and the request body', () => {
+  it('leaves the whole form body to a handler that reads the request stream itself', async () => {
+    const factory = createSignedCookieFactory({ secrets: 'k'.repeat(43) })
+    const listener = withSession(
+      factory,
+      withCsrf(async (req, res) => {
+        if (req.method === 'GET') return void res.end(req.session.getCsrfToken())
+        const chunks: Buffer[] = []
+        for await (const chunk of req) chunks.push(chunk as Buffer)
+        res.end(Buffer.concat(chunks))
+      }),
+    )
+    const server = createHttpServer((req, res) => void listener(req, res))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+    try {
+      const first = await fetch(url)
+      const token = await first.text()
+      const cookie = first.headers.getSetCookie()[0]!.split(';')[0]!
+      const form = `name=bob&csrf_token=${encodeURIComponent(token)}`
+      const posted = await fetch(url, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      })
+      assert.equal(posted.status, 200)
+      assert.equal(await posted.text(), form)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
     }
   })
 })

@@ -36,7 +36,8 @@ function hostOf(req: IncomingMessage): string {
  *
  * @remarks
  * The form body is read with {@link readFormBody}, which the handler calls too to get the same
- * parsed form: the body is not taken away from it. Put it inside `withSession`.
+ * parsed form; the body is also put back into the request stream, so a handler (or a body parser)
+ * that reads the stream itself gets all of it. Put it inside `withSession`.
  *
  * @param handler the handler to protect
  * @param options where the token is read and which origins are trusted

@@ -4,10 +4,14 @@ import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
 import { readFormBody, readFormBodyOnce } from './form-body.js'
 
-/** A urlencoded request whose body is `body`. */
+/** A urlencoded request whose body is `body`, all arrived, as node:http hands it over. */
 function formRequest(body: string): IncomingMessage {
-  const req = Readable.from([Buffer.from(body)]) as unknown as IncomingMessage
+  const req = new Readable({ read() {} }) as unknown as IncomingMessage
   req.headers = { 'content-type': 'application/x-www-form-urlencoded' }
+  // node:http sets `complete` once the message is parsed, before the body's end is read.
+  req.complete = true
+  req.push(Buffer.from(body))
+  req.push(null)
   return req
 }
 
@@ -17,6 +21,14 @@ describe('readFormBody', () => {
     const [first, second] = [await readFormBody(req), await readFormBody(req)]
     assert.equal(first.get('a'), '1')
     assert.equal(second.get('b'), '2')
+  })
+
+  it('leaves the whole body in the stream for whoever reads the request next', async () => {
+    const req = formRequest('a=1&b=2')
+    assert.equal((await readFormBody(req)).get('a'), '1')
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    assert.equal(Buffer.concat(chunks).toString(), 'a=1&b=2')
   })
 
   it('holds a later call to its own, smaller limit', async () => {
@@ -51,6 +63,6 @@ describe('readFormBody', () => {
     req.push(Buffer.alloc(600, 'b'))
     const { form, bytes, kept } = await read
     assert.deepEqual([[...form.keys()], bytes, kept], [[], 1200, 1000])
-    assert.equal(req.listenerCount('data'), 0, 'the rest is discarded, not collected')
+    assert.equal(req.listenerCount('readable'), 0, 'the rest is discarded, not collected')
   })
 })

@@ -29,9 +29,11 @@ export interface ReadFormBody {
 const forms = new WeakMap<IncomingMessage, Promise<ReadFormBody>>()
 
 /**
- * Reads the body into memory, up to `limit` bytes. A body that declares or sends more is
- * dropped as soon as that is known, without waiting for the rest: the promise settles at once,
- * the chunks read so far are released, and what the client still sends is discarded by Node.
+ * Reads the body into memory, up to `limit` bytes, and puts it back into the request stream
+ * (`unshift`, before its `'end'`), so that whoever reads the request next (the handler, a body
+ * parser) still gets the whole body. A body that declares or sends more than `limit` is dropped
+ * as soon as that is known, without waiting for the rest: the promise settles at once, the
+ * chunks read so far are released, and what the client still sends is discarded.
  */
 function readUpTo(req: IncomingMessage, limit: number): Promise<ReadFormBody> {
   return new Promise((resolve) => {
@@ -42,33 +44,36 @@ function readUpTo(req: IncomingMessage, limit: number): Promise<ReadFormBody> {
     const chunks: Buffer[] = []
     let size = 0
     const stop = (): void => {
-      req.off('data', onData)
-      req.off('end', onEnd)
+      req.off('readable', onReadable)
       req.off('error', onError)
     }
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length
-      if (size <= limit) return void chunks.push(chunk)
+    // Paused mode: read() hands out what has arrived; at the end of the body `'readable'` comes
+    // once more, before `'end'`, which is what makes the unshift possible.
+    const onReadable = (): void => {
+      let chunk: Buffer | null
+      while ((chunk = req.read() as Buffer | null) !== null) {
+        size += chunk.length
+        if (size > limit) {
+          stop()
+          chunks.length = 0
+          req.on('error', () => {})
+          req.resume() // the rest is discarded
+          return dropped(size)
+        }
+        chunks.push(chunk)
+      }
+      // `complete`: the whole message has been parsed, so nothing more will arrive.
+      if (!req.complete) return
       stop()
-      chunks.length = 0
-      // No 'data' listener is left, but the stream keeps flowing: the rest is discarded.
-      req.on('error', () => {})
-      dropped(size)
-    }
-    const onEnd = (): void => {
-      stop()
-      resolve({
-        form: new URLSearchParams(Buffer.concat(chunks).toString('utf8')),
-        bytes: size,
-        kept: limit,
-      })
+      const body = Buffer.concat(chunks)
+      if (body.length > 0) req.unshift(body)
+      resolve({ form: new URLSearchParams(body.toString('utf8')), bytes: size, kept: limit })
     }
     const onError = (): void => {
       stop()
       resolve({ form: new URLSearchParams(), bytes: 0, kept: limit })
     }
-    req.on('data', onData)
-    req.on('end', onEnd)
+    req.on('readable', onReadable)
     req.on('error', onError)
   })
 }
