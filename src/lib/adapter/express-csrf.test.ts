@@ -77,6 +77,22 @@ describe('csrf (cloakroom/express)', () => {
     })
   })
 
+  it('never takes the token from a JSON body, as no adapter does: a fetch() sends the header', async () => {
+    const app = appOf(express)
+    app.post('/save', express.json(), csrf(), (_req, res) => {
+      res.send('saved')
+    })
+    await run(app, async (harness, cookie, token) => {
+      const json = (headers: Record<string, string> = {}): RequestInit => ({
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ csrf_token: token }),
+      })
+      assert.equal((await harness.fetch('/save', json())).status, 403)
+      assert.equal((await harness.fetch('/save', json({ 'x-csrf-token': token }))).status, 200)
+    })
+  })
+
   it('reads the form itself and a body parser mounted after it skips it (Express 4 and 5)', async () => {
     for (const [name, framework] of EXPRESS_VERSIONS) {
       const app = appOf(framework)
@@ -134,23 +150,6 @@ describe('csrf (cloakroom/express)', () => {
         cookie,
         'x-csrf-token': token,
       })
-    })
-  })
-
-  it('reads the token from req.body when a parser ran before it, whatever its content type', async () => {
-    const app = appOf(express)
-    app.use(express.json())
-    app.post('/save', csrf(), (req, res) => {
-      res.json(req.body)
-    })
-    await run(app, async (harness, cookie, token) => {
-      const response = await harness.fetch('/save', {
-        method: 'POST',
-        headers: { cookie, 'content-type': 'application/json' },
-        body: JSON.stringify({ csrf_token: token, n: 1 }),
-      })
-      assert.equal(response.status, 200)
-      assert.deepEqual(await response.json(), { csrf_token: token, n: 1 })
     })
   })
 

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express'
 import { checkCsrf, resolveCsrfOptions, type CsrfOptions } from '../http/csrf.js'
-import { formFieldOf, readUnparsedForm } from '../http/form-field.js'
+import { formBodyFieldOf, readUnparsedForm } from '../http/form-field.js'
 
 function hostnameOf(host: string): string {
   const offset = host.startsWith('[') ? host.indexOf(']') + 1 : 0
@@ -76,7 +76,7 @@ export function csrf(options: CsrfOptions = {}): RequestHandler {
         method: req.method,
         origin: originOf(req),
         header: (name) => req.get(name),
-        formField: (field) => formFieldOf(req.body, field),
+        formField: (field) => formBodyFieldOf(req.headers['content-type'], req.body, field),
       },
       req.session,
       resolved,

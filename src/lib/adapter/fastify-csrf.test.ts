@@ -40,6 +40,23 @@ describe('csrf (cloakroom/fastify)', () => {
     await app.close()
   })
 
+  it('never takes the token from a JSON body, as no adapter does: a fetch() sends the header', async () => {
+    const app = await appOf()
+    app.addHook('preHandler', csrf())
+    app.post('/save', () => 'saved')
+    const { cookie, token } = await tokenOf(app)
+    const json = (headers: Record<string, string> = {}) =>
+      app.inject({
+        method: 'POST',
+        url: '/save',
+        headers: { cookie, 'content-type': 'application/json', ...headers },
+        payload: JSON.stringify({ csrf_token: token }),
+      })
+    assert.equal((await json()).statusCode, 403)
+    assert.equal((await json({ 'x-csrf-token': token })).statusCode, 200)
+    await app.close()
+  })
+
   it('answers 403 through the default error handler', async () => {
     const app = await appOf()
     app.post('/save', { preHandler: csrf() }, () => 'saved')

@@ -1,7 +1,7 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { checkCsrf, resolveCsrfOptions, type CsrfOptions } from '../http/csrf.js'
 import { mediaTypeOf } from '../http/form-body.js'
-import { formFieldOf, singleFieldValue } from '../http/form-field.js'
+import { formBodyFieldOf, singleFieldValue } from '../http/form-field.js'
 
 /** Reads the token field from the body Fastify's content-type parser produced. */
 function bodyField(request: FastifyRequest, field: string): string | undefined {
@@ -13,7 +13,7 @@ function bodyField(request: FastifyRequest, field: string): string | undefined {
     }
     return singleFieldValue(new URLSearchParams(body.toString('utf8')).getAll(field))
   }
-  return formFieldOf(body, field)
+  return formBodyFieldOf(request.headers['content-type'], body, field)
 }
 
 /**

@@ -97,6 +97,26 @@ describe('csrf (cloakroom/koa)', () => {
     })
   })
 
+  it('never takes the token from a JSON body, as no adapter does: a fetch() sends the header', async () => {
+    const app = appOf(async (ctx, next) => {
+      // A stand-in for a body parser that parsed a JSON body.
+      ;(ctx.request as { body?: unknown }).body = { csrf_token: ctx.get('x-token') }
+      await next()
+    })
+    app.use((ctx) => {
+      ctx.body = 'saved'
+    })
+    await run(app, async (harness, cookie, token) => {
+      const json = (headers: Record<string, string>): RequestInit => ({
+        method: 'POST',
+        headers: { cookie, 'x-token': token, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ csrf_token: token }),
+      })
+      assert.equal((await harness.fetch('/save', json({}))).status, 403)
+      assert.equal((await harness.fetch('/save', json({ 'x-csrf-token': token }))).status, 200)
+    })
+  })
+
   it('does not read the body of a safe request', async () => {
     const app = appOf()
     app.use((ctx) => {

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa'
 import { CsrfError } from '../errors.js'
 import { checkCsrf, resolveCsrfOptions, type CsrfOptions } from '../http/csrf.js'
-import { formFieldOf, readUnparsedForm } from '../http/form-field.js'
+import { formBodyFieldOf, readUnparsedForm } from '../http/form-field.js'
 
 /** `ctx.request` with the `body` that body parsers (`@koa/bodyparser`, `koa-body`) set. */
 interface ParsedRequest {
@@ -60,7 +60,7 @@ export function csrf(options: CsrfOptions = {}): Middleware {
             const value = ctx.req.headers[name]
             return Array.isArray(value) ? value[0] : value
           },
-          formField: (field) => formFieldOf(request.body, field),
+          formField: (field) => formBodyFieldOf(ctx.get('content-type'), request.body, field),
         },
         ctx.session,
         resolved,

@@ -26,6 +26,29 @@ export function formFieldOf(body: unknown, field: string): string | undefined {
 }
 
 /**
+ * Reads the token field of a parsed request body only when the request sent a form
+ * (`application/x-www-form-urlencoded` or `multipart/form-data`): a JSON body never carries it,
+ * on every adapter alike (the Web and Hono adapters read only forms). Send the token of a
+ * `fetch()` call in the header.
+ *
+ * @param contentType the request's `Content-Type`
+ * @param body the body a framework's parser produced
+ * @param field the field name
+ * @returns the field's string value, or undefined
+ */
+export function formBodyFieldOf(
+  contentType: string | undefined,
+  body: unknown,
+  field: string,
+): string | undefined {
+  const type = mediaTypeOf(contentType)
+  if (type !== 'application/x-www-form-urlencoded' && type !== 'multipart/form-data') {
+    return undefined
+  }
+  return formFieldOf(body, field)
+}
+
+/**
  * The value of a field that must be given once: every adapter reads the CSRF token field this
  * way, so a form that repeats it is refused alike whatever parsed it.
  *
