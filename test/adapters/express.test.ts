@@ -1,6 +1,9 @@
 import { createRequire } from 'node:module'
 import { Readable } from 'node:stream'
-import express, { type Response as ExpressResponse } from 'express'
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { createSignedCookieFactory } from 'cloakroom'
+import express, { type ErrorRequestHandler, type Response as ExpressResponse } from 'express'
 import type { AdapterSuiteReply, MakeAdapterApp } from 'cloakroom/testing'
 import { listenHarness, runAdapterSuite } from 'cloakroom/testing'
 import { csrf, session, sessionErrorHandler } from 'cloakroom/express'
@@ -58,4 +61,40 @@ function makeApp(framework: typeof express, bodyParser: boolean): MakeAdapterApp
 runAdapterSuite('express 5', makeApp(express, false), { factories: suiteFactories })
 runAdapterSuite('express 4 (express.urlencoded)', makeApp(express4, true), {
   factories: suiteFactories,
+})
+
+describe('express: setOnException without sessionErrorHandler()', () => {
+  it('counts an error answered 500 by an error handler of the app as an exception', async () => {
+    const factory = createSignedCookieFactory({
+      secrets: 'k'.repeat(43),
+      setOnException: false,
+    })
+    for (const framework of [express, express4]) {
+      const app = framework()
+      app.use(session(factory, { onError: quiet() }))
+      app.get('/throw', (req) => {
+        req.session.set('n', 1)
+        throw new Error('boom')
+      })
+      app.get('/ok', (req, res) => {
+        req.session.set('n', 1)
+        res.send('ok')
+      })
+      const errorPage: ErrorRequestHandler = (error, _req, res, next) => {
+        if (!(error instanceof Error)) return next(error)
+        res.status(500).send('sorry')
+      }
+      app.use(errorPage)
+      const harness = await listenHarness(app)
+      try {
+        const failed = await harness.fetch('/throw')
+        assert.equal(failed.status, 500)
+        assert.deepEqual(failed.headers.getSetCookie(), [], 'not saved: setOnException is false')
+        const ok = await harness.fetch('/ok')
+        assert.equal(ok.headers.getSetCookie().length, 1)
+      } finally {
+        await harness.close()
+      }
+    }
+  })
 })

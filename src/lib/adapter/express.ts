@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http'
-import type { ErrorRequestHandler, Request, RequestHandler } from 'express'
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express'
 import type { SessionFactory } from '../factory/session-factory.js'
 import { interceptResponse, type ResponseInterceptor } from '../http/response-interceptor.js'
 import type { DefaultSessionData, Session } from '../session/session.js'
-import { InterceptedCommit } from './intercepted-commit.js'
 import { guardHook } from '../guard-hook.js'
+import { InterceptedCommit } from './intercepted-commit.js'
 
 // Express's own extension point: its Request extends the global `Express.Request`. Augmenting
 // `express-serve-static-core` instead would need that package resolvable from here, which a
@@ -40,6 +40,30 @@ const INTERCEPTOR = Symbol('cloakroom.interceptor')
 type WithInterceptor = IncomingMessage & { [INTERCEPTOR]?: ResponseInterceptor }
 
 /**
+ * Express gives a middleware no sight of a later handler's error: a response of status 500 or
+ * more counts as failed too, so an error answered by any error handler is caught even without
+ * {@link sessionErrorHandler}.
+ */
+class ExpressCommit<Data extends object> extends InterceptedCommit<Data, Request> {
+  readonly #res: Response
+
+  constructor(
+    factory: SessionFactory<Data>,
+    session: Session<Data>,
+    req: Request,
+    res: Response,
+    report: (error: unknown, req: Request) => void,
+  ) {
+    super(factory, session, req, report)
+    this.#res = res
+  }
+
+  override commit(failed: boolean): readonly string[] | Promise<readonly string[]> {
+    return super.commit(failed || this.#res.statusCode >= 500)
+  }
+}
+
+/**
  * Express middleware (Express 4 and 5) that loads the request's session into `req.session` and
  * adds its cookie to the response.
  *
@@ -48,8 +72,9 @@ type WithInterceptor = IncomingMessage & { [INTERCEPTOR]?: ResponseInterceptor }
  * `res.redirect`, `res.end`, `res.writeHead`, or the first `res.write` of a streamed body); a
  * server-side commit is awaited before the headers go out. Changing the session after that throws
  * {@link SessionCommittedError}. A session that cannot be loaded (store unavailable) is passed to
- * `next(error)`; the error's `statusCode` is 503. Register {@link sessionErrorHandler} after your
- * routes so that errors count as exceptions for the factory's `setOnException`. When a commit
+ * `next(error)`; the error's `statusCode` is 503. For the factory's `setOnException`, a response
+ * with status 500 or more counts as an exception; register {@link sessionErrorHandler} after your
+ * routes so that errors answered with another status (an error page of yours) count too. When a commit
  * fails the adapter answers 500 or 503 and drops what the handler still sends: stream with
  * `stream.pipeline(source, res, callback)`, which then destroys the source, not
  * `source.pipe(res)`, which leaves it open.
@@ -80,7 +105,7 @@ export function session<Data extends object = DefaultSessionData>(
   return (req, res, next) => {
     const attach = (loaded: Session<Data>): void => {
       req.session = loaded as unknown as Session<DefaultSessionData>
-      const commit = new InterceptedCommit(factory, loaded, req, onError)
+      const commit = new ExpressCommit(factory, loaded, req, res, onError)
       ;(req as WithInterceptor)[INTERCEPTOR] = interceptResponse(res, commit)
       next()
     }
@@ -101,9 +126,9 @@ export function session<Data extends object = DefaultSessionData>(
  * only when the factory's `setOnException` is true, then passes the error on unchanged.
  *
  * @remarks
- * Express gives a middleware no way to see that a later handler failed, so this marker is
- * needed: register it after your routes and before your own error handlers. Without it, error
- * responses save the session as any other response does.
+ * Express gives a middleware no way to see that a later handler failed: without this marker only
+ * a response with status 500 or more counts as failed. Register it after your routes and before
+ * your own error handlers, so an error answered with any status counts.
  *
  * @returns the error-handling middleware
  *
