@@ -39,6 +39,11 @@ export interface CaseResult {
    * request. Absent in reports written before it was recorded.
    */
   readonly serverBusy?: number | null
+  /**
+   * Median over runs of the store calls per request (each a round trip to the store), for
+   * Cloakroom's server-side and revocable scenarios; absent for the others.
+   */
+  readonly storeCallsPerRequest?: number
 }
 
 /** Everything one `npm run bench` produced. */
@@ -99,6 +104,7 @@ export function formatConsoleTable(report: BenchReport): string {
     c.status === 'ok' ? cpuText(c.cpuMicrosPerRequest) : '',
     c.status === 'ok' ? busyText(c.serverBusy) : '',
     c.status === 'ok' ? ratioText(cpuRatio(report, c)) : '',
+    c.status === 'ok' ? callsText(c.storeCallsPerRequest) : '',
     c.status === 'ok' ? ratioText(c.ratio) : (c.reason ?? ''),
   ])
   const header = [
@@ -110,6 +116,7 @@ export function formatConsoleTable(report: BenchReport): string {
     'µs CPU/req',
     'core busy',
     'CPU ratio',
+    'store calls/req',
     'ratio',
   ]
   const last = header.length - 1
@@ -123,6 +130,14 @@ export function formatConsoleTable(report: BenchReport): string {
   const table = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)]
   const warnings = (report.warnings ?? []).map((w) => `WARNING: ${w}`)
   return [...table, ...(warnings.length > 0 ? ['', ...warnings] : [])].join('\n')
+}
+
+/** Where a Cloakroom scenario keeps sessions on the server: one store round trip per read. */
+const SERVER_SIDE: ReadonlySet<Storage> = new Set(['memory', 'file', 'sqlite', 'redis', 'postgres'])
+
+/** Store calls per request, or empty for a scenario that does not count them. */
+function callsText(calls: number | undefined): string {
+  return calls === undefined ? '' : calls.toFixed(2)
 }
 
 /** How fast one case is relative to another, and what that figure is the quotient of. */
@@ -216,6 +231,21 @@ export function judgeTargets(report: BenchReport): string[] {
         `${framework}: a server that never reads or verifies the incoming cookie and only issues a signed one (with the three headers), with no session, keeps ${reference.ratio.toFixed(2)} of bare on writes: the ceiling for issuing a cookie, not for a whole write, which also verifies the cookie it gets`,
       )
     }
+    for (const ours of report.cases.filter(
+      (c) =>
+        c.framework === framework &&
+        c.library === 'cloakroom' &&
+        c.status === 'ok' &&
+        SERVER_SIDE.has(c.storage) &&
+        c.storeCallsPerRequest !== undefined &&
+        (c.mode === 'read' || c.mode === 'write'),
+    )) {
+      const target = ours.mode === 'read' ? 1 : 2
+      const calls = ours.storeCallsPerRequest!
+      lines.push(
+        `${framework}: ${ours.name} ${ours.mode} makes ${calls.toFixed(2)} store calls per request (target: ${target}, ${ours.mode === 'read' ? 'one round trip' : 'one more for the write'}): ${mark(calls <= target + 0.005)}`,
+      )
+    }
     const untouched = find(framework, 'Cloakroom signed', 'untouched')
     if (untouched?.ratio != null) {
       lines.push(
@@ -259,7 +289,8 @@ function setupParagraph(report: BenchReport): string {
     'Every run of a case comes right after a run of the bare framework, and the ratio is to that run (the median over runs is shown); sessions kept in files, databases and Redis run after the others. ' +
     'Every server runs with `--no-memory-reducer`: idle while the others are measured, a server would otherwise have its heap shrunk and come out 10–40% slower in its next run. ' +
     "µs CPU/req is the server process's CPU time per request (all its threads, garbage collection included), and the CPU ratio is the bare server's over it, paired the same way: the throughput ratio to expect on an idle machine, and a figure other load disturbs far less than requests/s. " +
-    "Both count the Node server process only: for sessions kept in Redis or PostgreSQL the database server's own CPU time is not counted, so for those rows the CPU ratio leaves out part of what a request costs." +
+    "Both count the Node server process only: for sessions kept in Redis or PostgreSQL the database server's own CPU time is not counted, so for those rows the CPU ratio leaves out part of what a request costs. " +
+    "Store calls/req, for Cloakroom's server-side and revocable scenarios, is the calls of the store contract (`get`, `set`, `patch`, `touch`, `delete`, ...; each one round trip to the store) made during the run, divided by the sessions loaded (one per request), both counted by the server." +
     (settings.quick ? ' Quick mode: smoke figures only.' : '') +
     (settings.filter === undefined ? '' : ` Filtered to \`${settings.filter}\`.`)
   )
@@ -357,14 +388,14 @@ export function formatMarkdown(report: BenchReport, chartPath: string): string {
   out.push(REFERENCE_PARAGRAPH, '')
   out.push(`![ratios](${chartPath})`, '')
   out.push(
-    '| Framework | Scenario | Storage | Mode | req/s | p99 ms | µs CPU/req | CPU ratio | Ratio to bare |',
+    '| Framework | Scenario | Storage | Mode | req/s | p99 ms | µs CPU/req | CPU ratio | Store calls/req | Ratio to bare |',
   )
-  out.push('| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |')
+  out.push('| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const c of report.cases) {
     const figures =
       c.status === 'ok'
-        ? `${fmt(c.requestsPerSecond)} | ${c.p99Ms.toFixed(1)} | ${cpuText(c.cpuMicrosPerRequest)} | ${ratioText(cpuRatio(report, c))} | ${ratioText(c.ratio)}`
-        : `${c.status} | | | | ${(c.reason ?? '').replace(/\|/g, '\\|')}`
+        ? `${fmt(c.requestsPerSecond)} | ${c.p99Ms.toFixed(1)} | ${cpuText(c.cpuMicrosPerRequest)} | ${ratioText(cpuRatio(report, c))} | ${callsText(c.storeCallsPerRequest)} | ${ratioText(c.ratio)}`
+        : `${c.status} | | | | | ${(c.reason ?? '').replace(/\|/g, '\\|')}`
     out.push(`| ${c.framework} | ${c.name} | ${c.storage} | ${c.mode} | ${figures} |`)
   }
   out.push('')

@@ -157,7 +157,18 @@ interface Running {
   readonly child?: ChildProcess
   readonly port?: number
   readonly skip?: string
+  /**
+   * For a Cloakroom server with a store: asks it (`SIGUSR2`) for its store calls per session
+   * loaded (one per request) since the last ask, and starts its counts again from 0 (see
+   * `bench/servers/cloakroom-factory.ts`). NaN when it does not answer or loaded nothing.
+   */
+  readonly storeCalls?: () => Promise<number>
 }
+
+/** Whether a scenario's server counts its store calls: Cloakroom with a store (or revocation). */
+const countsStoreCalls = (scenario: Scenario): boolean =>
+  scenario.library === 'cloakroom' &&
+  (scenario.storage !== 'cookie' || scenario.env?.CLOAKROOM === 'signed+revocation')
 
 function startServer(scenario: Scenario): Promise<Running> {
   const file = `servers/${scenario.server}.ts`
@@ -179,19 +190,51 @@ function startServer(scenario: Scenario): Promise<Running> {
     'data',
     (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-2000)),
   )
+  // Answers to `storeCalls()`, in the order asked.
+  const waiting: ((callsPerLoad: number) => void)[] = []
+  const storeCalls = (): Promise<number> =>
+    new Promise((resolve) => {
+      // A server that does not answer (it died) gives NaN rather than hang the run.
+      const timer = setTimeout(() => {
+        waiting.splice(waiting.indexOf(answer), 1)
+        resolve(Number.NaN)
+      }, 5000)
+      const answer = (callsPerLoad: number): void => {
+        clearTimeout(timer)
+        resolve(callsPerLoad)
+      }
+      waiting.push(answer)
+      child.kill('SIGUSR2')
+    })
   return new Promise((resolve) => {
     let buffer = ''
+    let started = false
     const timer = setTimeout(() => {
       child.kill()
       resolve({ scenario, skip: 'server did not start within 30 s' })
     }, 30_000)
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString()
+      if (started) {
+        let line: RegExpExecArray | null
+        while ((line = /^store-calls (\d+) (\d+)\n/m.exec(buffer)) !== null) {
+          buffer = buffer.slice(line.index + line[0].length)
+          waiting.shift()?.(Number(line[1]) / Number(line[2]))
+        }
+        return
+      }
       const ready = /^ready (\d+)$/m.exec(buffer)
       const skip = /^skip (.*)$/m.exec(buffer)
       if (ready) {
         clearTimeout(timer)
-        resolve({ scenario, child, port: Number(ready[1]) })
+        started = true
+        buffer = ''
+        resolve({
+          scenario,
+          child,
+          port: Number(ready[1]),
+          ...(countsStoreCalls(scenario) ? { storeCalls } : {}),
+        })
       } else if (skip) {
         clearTimeout(timer)
         resolve({ scenario, skip: skip[1]! })
@@ -346,6 +389,8 @@ interface Sample {
   readonly busy: number | null
   /** The share of the measurement the server's main thread waited for its core (see {@link waitMicros}). */
   readonly waiting: number | null
+  /** Store calls per request, for a Cloakroom server with a store; else null. */
+  readonly storeCalls: number | null
 }
 
 /** Above this share of a run spent waiting for its core, other processes competed for it. */
@@ -392,6 +437,8 @@ async function measureCase(item: Case, seconds: number): Promise<Sample | undefi
   }
   const path = item.mode === 'bare' ? '/read' : `/${item.mode}`
   const pid = item.running.child?.pid
+  const counter = item.mode === 'bare' ? undefined : item.running.storeCalls
+  await counter?.() // from 0: the seeding requests are not counted
   const cpuBefore = cpuMicros(pid)
   const waitBefore = waitMicros(pid)
   const result = await load(`http://127.0.0.1:${port}${path}`, seconds, {
@@ -400,6 +447,10 @@ async function measureCase(item: Case, seconds: number): Promise<Sample | undefi
   })
   const cpuAfter = cpuMicros(pid)
   const waitAfter = waitMicros(pid)
+  // Both counts are the server's: the requests still in flight when the run stopped are counted
+  // in each, once they have finished.
+  if (counter !== undefined) await new Promise((resolve) => setTimeout(resolve, 300))
+  const calls = counter === undefined ? undefined : await counter()
   if (result.error !== undefined || result.failures > 0 || result.requestsPerSecond === 0) {
     item.error = failureOf(result)
     return undefined
@@ -413,7 +464,8 @@ async function measureCase(item: Case, seconds: number): Promise<Sample | undefi
     waitBefore === undefined || waitAfter === undefined
       ? null
       : (waitAfter - waitBefore) / ((result.requests / result.requestsPerSecond) * 1e6)
-  return { rps: result.requestsPerSecond, p99: result.p99Ms, cpu, busy, waiting }
+  const storeCalls = calls === undefined || !Number.isFinite(calls) ? null : calls
+  return { rps: result.requestsPerSecond, p99: result.p99Ms, cpu, busy, waiting, storeCalls }
 }
 
 /** Warns, on the console and in the report, when a bare measurement left its server idle. */
@@ -563,6 +615,7 @@ async function benchFramework(scenarios: readonly Scenario[]): Promise<CaseResul
       const cpuRatios = c.samples.flatMap((s) => (s.cpuRatio === null ? [] : [s.cpuRatio]))
       const cpus = c.samples.flatMap((s) => (s.cpu === null ? [] : [s.cpu]))
       const busy = c.samples.flatMap((s) => (s.busy === null ? [] : [s.busy]))
+      const calls = c.samples.flatMap((s) => (s.storeCalls === null ? [] : [s.storeCalls]))
       const reason = c.running.skip ?? c.error
       return {
         framework: scenario.framework,
@@ -579,6 +632,7 @@ async function benchFramework(scenarios: readonly Scenario[]): Promise<CaseResul
         ratio: ratios.length ? median(ratios) : null,
         cpuRatio: cpuRatios.length ? median(cpuRatios) : null,
         serverBusy: busy.length ? median(busy) : null,
+        ...(calls.length ? { storeCallsPerRequest: median(calls) } : {}),
       }
     })
 }
