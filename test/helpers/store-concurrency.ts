@@ -148,6 +148,19 @@ export function runStoreConcurrencySuite(
             case '/logout':
               req.session.invalidate()
               break
+            case '/add-flash':
+              void req.session.get('user')
+              if (barrier !== undefined) await barrier.arrive()
+              req.session.flash(url.searchParams.get('value') ?? '', { queue: key })
+              break
+            case '/pop-flash': {
+              void req.session.get('user')
+              if (barrier !== undefined) await barrier.arrive()
+              const messages = req.session.popFlash(key)
+              res.setHeader('content-type', 'application/json')
+              res.end(JSON.stringify(messages))
+              return
+            }
             case '/flash':
               req.session.set('flash', url.searchParams.get('value') ?? '')
               res.writeHead(302, { location: '/read' })
@@ -227,6 +240,42 @@ export function runStoreConcurrencySuite(
       assert.equal(written.status, 200)
       assert.deepEqual(emptied.setCookies, [], 'the cookie stays: the record may hold more')
       assert.deepEqual(await read(app, cookie), { cart: 'socks' })
+    })
+
+    it('keeps a flash message and a data change made by parallel requests', async () => {
+      const app = await startApp()
+      const { cookie } = await login(app)
+      const send = (path: string) =>
+        rawRequest(`${app.server.url}${path}`, { headers: [['cookie', cookie]] })
+      app.holdWrites(2)
+      const [flashed, written] = await Promise.all([
+        send('/add-flash?key=info&value=Saved'),
+        send('/set?key=cart&value=socks'),
+      ])
+      assert.equal(flashed.status, 200)
+      assert.equal(written.status, 200)
+      assert.deepEqual(await read(app, cookie), { user: 'ada', cart: 'socks' })
+      assert.deepEqual(JSON.parse((await send('/pop-flash?key=info')).body), ['Saved'])
+    })
+
+    it("leaves another flash queue, and data, to a parallel request's pop", async () => {
+      const app = await startApp()
+      const { cookie } = await login(app)
+      const send = (path: string) =>
+        rawRequest(`${app.server.url}${path}`, { headers: [['cookie', cookie]] })
+      await send('/add-flash?key=info&value=Saved')
+      await send('/add-flash?key=error&value=Card%20declined')
+      app.holdWrites(2)
+      const [popped, written] = await Promise.all([
+        send('/pop-flash?key=info'),
+        send('/add-flash?key=error&value=Address%20missing'),
+      ])
+      assert.deepEqual(JSON.parse(popped.body), ['Saved'])
+      assert.equal(written.status, 200)
+      const errors = await send('/pop-flash?key=error')
+      assert.deepEqual(JSON.parse(errors.body), ['Card declined', 'Address missing'])
+      const infos = await send('/pop-flash?key=info')
+      assert.deepEqual(JSON.parse(infos.body), [], 'the popped message is gone for good')
     })
 
     it('keeps the old cookie dead when a slow request finishes after a logout', async () => {

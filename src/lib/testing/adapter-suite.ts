@@ -278,6 +278,10 @@ function createRoutes(): {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(session.popFlash()),
     }),
+    '/error-messages': (session) => ({
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(session.popFlash('error')),
+    }),
     '/stream': (session) => {
       session.set('mark', 'streamed')
       return {
@@ -300,6 +304,11 @@ function createRoutes(): {
     '/flash': (session, form) => {
       session.flash(form.message ?? '')
       return { redirect: '/messages' }
+    },
+    '/flash-error': (session, form) => {
+      // An error queue of its own, without duplicates.
+      session.flash(form.message ?? '', { queue: 'error', allowDuplicate: false })
+      return { redirect: '/error-messages' }
     },
     '/form': (session, form) => {
       session.set('mark', 'posted')
@@ -631,6 +640,27 @@ export function runAdapterSuite(
             assert.deepEqual(await shown.json(), ['Saved'])
             const reload = await get('/messages', cookieOf(shown, flashed))
             assert.deepEqual(await reload.json(), [])
+          })
+        })
+
+        it('keeps flash queues apart, and an equal message once with allowDuplicate: false', async () => {
+          await withApp(makeApp, await make(), async (get, _seen, { post }) => {
+            const session = await tokenSession(get)
+            const { token } = session
+            let { cookie } = session
+            const send = async (path: string, message: string): Promise<void> => {
+              const posted = await post(path, { cookie, form: { message, csrf_token: token } })
+              assert.equal(posted.status, 302, path)
+              cookie = cookieOf(posted, cookie)
+            }
+            await send('/flash-error', 'Card declined')
+            await send('/flash', 'Saved')
+            await send('/flash-error', 'Card declined')
+            await send('/flash-error', 'Address missing')
+            const errors = await get('/error-messages', cookie)
+            assert.deepEqual(await errors.json(), ['Card declined', 'Address missing'])
+            cookie = cookieOf(errors, cookie)
+            assert.deepEqual(await (await get('/messages', cookie)).json(), ['Saved'])
           })
         })
 
