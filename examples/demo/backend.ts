@@ -4,9 +4,9 @@ import {
   createEncryptedCookieFactory,
   createSignedCookieFactory,
   createStoreFactory,
+  type RevocableSessionFactory,
   type SessionCookieOptions,
   type SessionFactory,
-  type RevocableSessionFactory,
   type SessionStore,
   type StoreSessionFactory,
 } from 'cloakroom'
@@ -63,6 +63,7 @@ function closerOf(
     await closeMore()
   }
 }
+
 /** How long start-up waits for Redis or PostgreSQL to answer before giving up. */
 const REACH_TIMEOUT_MS = 3000
 

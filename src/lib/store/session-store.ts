@@ -111,6 +111,12 @@ export interface StoreStats {
  *   surrogates included (a backend that cannot hold them escapes them, as PostgreSQL and Redis do).
  * - `prune`, where there is one, deletes every expired record that `stats` counts.
  * - Errors from the backend are thrown as {@link StoreUnavailableError} with the cause attached.
+ *
+ * What a store can do beyond the required operations is told by the optional methods it has,
+ * not by separate flags: `prune` (expired records to delete, which a store with native expiry
+ * such as Redis has no need for), `stats` (counts for operators) and `close` (connections or
+ * timers of its own). Callers test for the method (`store.prune?.()`); `runStoreSuite` checks
+ * each one a store has.
  */
 export interface SessionStore {
   /**
