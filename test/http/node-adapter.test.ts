@@ -171,13 +171,15 @@ for (const [name, factory] of [
 }
 
 describe('cloakroom/node withSession failures', () => {
+  /** A factory whose store is down: every load fails. */
+  const down: SessionFactory<Data> = {
+    cookieName: 'session',
+    load: () =>
+      Promise.reject(new StoreUnavailableError('load', { cause: new Error('ECONNREFUSED') })),
+    commit: () => [],
+  }
+
   it('answers 503 when the session cannot be loaded because the store is down', async () => {
-    const down: SessionFactory<Data> = {
-      cookieName: 'session',
-      load: () =>
-        Promise.reject(new StoreUnavailableError('load', { cause: new Error('ECONNREFUSED') })),
-      commit: () => [],
-    }
     const errors: unknown[] = []
     const server = await startServer(
       withSession(down, (_req, res) => void res.end('never'), { onError: (e) => errors.push(e) }),
@@ -193,12 +195,6 @@ describe('cloakroom/node withSession failures', () => {
   })
 
   it('still answers 503 when its onError reporter throws, and warns instead', async () => {
-    const down: SessionFactory<Data> = {
-      cookieName: 'session',
-      load: () =>
-        Promise.reject(new StoreUnavailableError('load', { cause: new Error('ECONNREFUSED') })),
-      commit: () => [],
-    }
     const warned = new Promise<Error>((resolve) => process.once('warning', resolve))
     const server = await startServer(
       withSession(down, (_req, res) => void res.end('never'), {
