@@ -105,6 +105,14 @@ describe('withCsrf (cloakroom/node) and the request body', () => {
       })
       assert.equal(posted.status, 200)
       assert.equal(await posted.text(), form)
+      // An empty form (no token) is refused at once, not waited on.
+      const empty = await fetch(url, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+        signal: AbortSignal.timeout(5000),
+      })
+      assert.equal(empty.status, 403)
     } finally {
       await new Promise((resolve) => server.close(resolve))
     }

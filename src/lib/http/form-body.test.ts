@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import type { IncomingMessage } from 'node:http'
+import { createServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
 import { readFormBody, readFormBodyOnce } from './form-body.js'
@@ -30,6 +31,36 @@ describe('readFormBody', () => {
     for await (const chunk of req) chunks.push(chunk as Buffer)
     assert.equal(Buffer.concat(chunks).toString(), 'a=1&b=2')
   })
+
+  it(
+    'gives an empty form at once for an empty body that has all arrived',
+    { timeout: 5000 },
+    async () => {
+      // Over HTTP: a handler that reads the form after awaiting something finds the (empty) body
+      // already at its end.
+      const server = createServer((req, res) => {
+        void new Promise((resolve) => setTimeout(resolve, 20))
+          .then(() => readFormBody(req))
+          .then((form) => res.end(`fields: ${[...form.keys()].length}`))
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      try {
+        const response = await fetch(
+          `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: '',
+            signal: AbortSignal.timeout(4000),
+          },
+        )
+        assert.equal(await response.text(), 'fields: 0')
+      } finally {
+        server.closeAllConnections()
+        await new Promise((resolve) => server.close(resolve))
+      }
+    },
+  )
 
   it('holds a later call to its own, smaller limit', async () => {
     const req = formRequest(`a=${'x'.repeat(5000)}`)

@@ -41,6 +41,11 @@ function readUpTo(req: IncomingMessage, limit: number): Promise<ReadFormBody> {
       resolve({ form: new URLSearchParams(), bytes, kept: limit })
     const declared = Number(req.headers['content-length'])
     if (declared > limit) return dropped(declared)
+    // An empty body that has all arrived: no `'readable'` would come for it (attaching the
+    // listener would emit `'end'` instead), so there is nothing to wait for.
+    if (req.complete && req.readableLength === 0) {
+      return resolve({ form: new URLSearchParams(), bytes: 0, kept: limit })
+    }
     const chunks: Buffer[] = []
     let size = 0
     const stop = (): void => {
