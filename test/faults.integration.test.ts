@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import net from 'node:net'
 import { after, describe, it } from 'node:test'
 import pg from 'pg'
 import { createClient } from 'redis'
@@ -186,6 +187,84 @@ describe('store faults with a store that never answers', () => {
 })
 
 describe('store faults with PostgreSQL', { skip: postgresSkip }, () => {
+  /** A TCP proxy to PostgreSQL whose open connections the test can cut, as a network would. */
+  async function cuttableProxy(): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+    const sockets = new Set<net.Socket>()
+    const server = net.createServer((client) => {
+      const upstream = net.connect(POSTGRES.port, POSTGRES.host)
+      for (const socket of [client, upstream]) {
+        sockets.add(socket)
+        socket.on('error', () => socket.destroy())
+        socket.on('close', () => sockets.delete(socket))
+      }
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const cut = (): void => {
+      for (const socket of sockets) socket.destroy()
+    }
+    return {
+      port: (server.address() as net.AddressInfo).port,
+      cut,
+      close: () => {
+        cut()
+        return new Promise((resolve) => server.close(() => resolve()))
+      },
+    }
+  }
+
+  it('fails a query whose connection drops mid-query with StoreUnavailableError, and does not crash', async () => {
+    const proxy = await cuttableProxy()
+    const schema = uniqueName()
+    const pool = new pg.Pool({ ...POSTGRES, host: '127.0.0.1', port: proxy.port, max: 2 })
+    const admin = new pg.Client({ ...POSTGRES })
+    await admin.connect()
+    const store = createPostgresStore({ pool, schema, onError: () => {} })
+    const locker = new pg.Client({ ...POSTGRES })
+    await locker.connect()
+    try {
+      const time = Date.now()
+      const idHash = 'a'.repeat(43)
+      await store.set(idHash, {
+        data: { user: 'ada' },
+        system: {},
+        created: time,
+        lastActive: time,
+        expires: time + 60_000,
+      })
+      // Another connection holds the row, so the store's UPDATE is still running when the
+      // connection is cut: the server never answers it.
+      await locker.query('BEGIN')
+      await locker.query(
+        `SELECT 1 FROM "${schema}".cloakroom_sessions WHERE id_hash = $1 FOR UPDATE`,
+        [idHash],
+      )
+      const touching = store.touch(idHash, time + 1, time + 120_000)
+      for (;;) {
+        const { rows } = await admin.query<{ waiting: number }>(
+          "SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE%'",
+        )
+        if (rows[0]!.waiting > 0) break
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      proxy.cut()
+      await assert.rejects(touching, (error: unknown) => {
+        assert.ok(error instanceof StoreUnavailableError)
+        assert.match((error.cause as Error).message, /Connection terminated/)
+        return true
+      })
+      await locker.query('ROLLBACK')
+      // The broken connection was not given back to the pool: the next call works.
+      assert.deepEqual((await store.get(idHash))?.data, { user: 'ada' })
+    } finally {
+      await locker.end()
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+      await admin.end()
+      await pool.end()
+      await proxy.close()
+    }
+  })
+
   it('survives pg_terminate_backend on every pooled connection, and serves the next request', async () => {
     const applicationName = uniqueName()
     const schema = uniqueName()

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto'
-import type { Pool, QueryResult, QueryResultRow } from 'pg'
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
 import { ConfigError } from '../errors.js'
 import { setMember, type JsonValue } from '../session/serializer.js'
 import { createStoreCaller, type CallDeadline } from './store-call.js'
@@ -235,6 +235,43 @@ function logPoolError(error: unknown): void {
   console.error(`cloakroom/postgres: ${error instanceof Error ? error.message : String(error)}`)
 }
 
+/** A pooled connection taken out of the pool, and how to give it back. */
+interface CheckedOut {
+  readonly client: PoolClient
+  /**
+   * Gives the connection back, or closes it when it failed (an error thrown by a query, or the
+   * connection's own `error` event while it was out).
+   */
+  readonly release: (failure?: unknown) => void
+}
+
+/**
+ * Takes a connection out of the pool, listening for its `error` event while it is out. The pool
+ * listens only to idle connections: one that drops in the middle of a query (a network cut, a
+ * proxy restart, a failover) emits `error` on the client, and with no listener that event would
+ * crash the process. The query itself fails with the same error, so the listener only remembers
+ * that the connection must not be reused.
+ *
+ * @param pool the pool
+ * @returns the connection and its release
+ */
+async function checkOut(pool: Pool): Promise<CheckedOut> {
+  const client = await pool.connect()
+  let broken: Error | undefined
+  const onError = (error: Error): void => {
+    broken ??= error
+  }
+  client.on('error', onError)
+  return {
+    client,
+    release: (failure) => {
+      client.removeListener('error', onError)
+      const reason = broken ?? failure
+      client.release(reason === undefined ? undefined : reason instanceof Error ? reason : true)
+    },
+  }
+}
+
 function listenForErrors(pool: Pool, handler: (error: unknown) => void): void {
   let handlers = poolHandlers.get(pool)
   if (handlers === undefined) {
@@ -311,7 +348,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const ensureTable = (): Promise<void> => {
     if (!createTable) return Promise.resolve()
     ready ??= (async () => {
-      const client = await pool.connect()
+      const { client, release } = await checkOut(pool)
       try {
         // PostgreSQL checks the CREATE privilege before IF NOT EXISTS: an app role without it
         // would fail on a table that is there.
@@ -320,16 +357,16 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           [table],
         )
         if (found.rows[0]?.present === true) {
-          client.release()
+          release()
           return
         }
         await client.query('BEGIN')
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cloakroom:${table}`])
         await client.query(setup)
         await client.query('COMMIT')
-        client.release()
+        release()
       } catch (error) {
-        client.release(true)
+        release(error)
         throw error
       }
     })().catch((error: unknown) => {
@@ -351,9 +388,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const queryWithin =
     (deadline: CallDeadline) =>
     async <R extends QueryResultRow>(text: string, values: unknown[]): Promise<QueryResult<R>> => {
-      const client = await pool.connect()
+      const { client, release } = await checkOut(pool)
       if (deadline.expired) {
-        client.release()
+        release()
         throw new Error('The operation timed out before this query was sent.')
       }
       try {
@@ -361,11 +398,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           text: string
           values: unknown[]
         })
-        client.release()
+        release()
         return result
       } catch (error) {
         // As pool.query does: a connection whose query failed is not reused.
-        client.release(error instanceof Error ? error : true)
+        release(error)
         throw error
       }
     }
