@@ -68,6 +68,21 @@ describe('createPostgresStore', { skip }, () => {
     ])
   })
 
+  it('reads a row changed by hand into something that is not a session as no session', async () => {
+    const store = createPostgresStore({ pool: pool(), schema })
+    const [unparsable, notObject] = [newIdHash(), newIdHash()]
+    await store.set(unparsable, record())
+    await store.set(notObject, record())
+    const table = `"${schema}".cloakroom_sessions`
+    await pool().query(`UPDATE ${table} SET data = $2 WHERE id_hash = $1`, [
+      unparsable,
+      JSON.stringify({ user: { '\u0001json': '{"half' } }),
+    ])
+    await pool().query(`UPDATE ${table} SET system = '[1]' WHERE id_hash = $1`, [notObject])
+    assert.equal(await store.get(unparsable), undefined)
+    assert.equal(await store.get(notObject), undefined)
+  })
+
   it('patches with exactly one UPDATE statement', async () => {
     const real = pool()
     const store = createPostgresStore({ pool: real, schema })

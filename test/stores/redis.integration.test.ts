@@ -159,6 +159,18 @@ describe('createRedisStore', { skip }, () => {
     },
   )
 
+  it('reads a hash changed by hand into something that is not a session as no session', async () => {
+    const redis = await client()
+    const store = createRedisStore({ client: redis, prefix })
+    const [unparsable, timeless] = [newIdHash(), newIdHash()]
+    await store.set(unparsable, record())
+    await store.set(timeless, record())
+    await redis.hSet(`${prefix}{${unparsable}}`, 'd:user', '{"half')
+    await redis.hDel(`${prefix}{${timeless}}`, 'created')
+    assert.equal(await store.get(unparsable), undefined)
+    assert.equal(await store.get(timeless), undefined)
+  })
+
   it('loads its scripts again after SCRIPT FLUSH', async () => {
     const redis = await client()
     const store = createRedisStore({ client: redis, prefix })

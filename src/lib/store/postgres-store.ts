@@ -209,18 +209,29 @@ function jsonObject(entries: Iterable<readonly [string, JsonValue]>): string {
   return JSON.stringify(object)
 }
 
-/** Reads a namespace written by {@link jsonObject}. */
-function namespaceOf(value: unknown): Record<string, JsonValue> {
+/**
+ * Reads a namespace written by {@link jsonObject}.
+ *
+ * @param value the column's value
+ * @returns the namespace, or undefined when the column holds something else (changed by hand):
+ *   the record then reads as no session, as in the other stores, rather than failing every
+ *   request that carries its cookie
+ */
+function namespaceOf(value: unknown): Record<string, JsonValue> | undefined {
+  if (!isNamespace(value)) return undefined
   const namespace: Record<string, JsonValue> = {}
-  if (!isNamespace(value)) return namespace
   for (const stored of Object.keys(value)) {
     const item = value[stored]!
     const wrapped = isNamespace(item) ? item[WRAPPED] : undefined
-    setMember(
-      namespace,
-      fromStorableKey(stored),
-      typeof wrapped === 'string' ? (JSON.parse(wrapped) as JsonValue) : item,
-    )
+    let member: JsonValue = item
+    if (typeof wrapped === 'string') {
+      try {
+        member = JSON.parse(wrapped) as JsonValue
+      } catch {
+        return undefined
+      }
+    }
+    setMember(namespace, fromStorableKey(stored), member)
   }
   return namespace
 }
@@ -433,9 +444,12 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           await query(`DELETE FROM ${table} WHERE id_hash = $1 AND expires <= $2`, [idHash, time])
           return undefined
         }
+        const data = namespaceOf(row.data)
+        const system = namespaceOf(row.system)
+        if (data === undefined || system === undefined) return undefined
         const record: StoredSession = {
-          data: namespaceOf(row.data),
-          system: namespaceOf(row.system),
+          data,
+          system,
           created: Number(row.created),
           lastActive: Number(row.last_active),
           expires: Number(row.expires),

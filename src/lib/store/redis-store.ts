@@ -211,31 +211,46 @@ function toRecord(reply: unknown): Record<string, string> {
   return (reply ?? {}) as Record<string, string>
 }
 
+/**
+ * Reads a session hash. A hash that is not a readable session (a field changed by hand into
+ * something that is not JSON, a time that is not a number) reads as no session, as in the other
+ * stores, rather than failing every request that carries its cookie.
+ *
+ * @param fields the hash's fields
+ * @returns the record, or undefined
+ */
 function decodeRecord(fields: Record<string, string>): StoredSession | undefined {
   const expires = Number(fields.expires)
-  if (fields.expires === undefined || !Number.isFinite(expires)) return undefined
+  const created = Number(fields.created)
+  const lastActive = Number(fields.lastActive)
+  if (
+    fields.expires === undefined ||
+    fields.created === undefined ||
+    fields.lastActive === undefined ||
+    !Number.isFinite(expires) ||
+    !Number.isFinite(created) ||
+    !Number.isFinite(lastActive)
+  ) {
+    return undefined
+  }
   const data: Record<string, JsonValue> = {}
   const system: Record<string, JsonValue> = {}
   for (const field of Object.keys(fields)) {
-    if (field.startsWith(DATA)) {
-      setMember(
-        data,
-        fromStorableKey(field.slice(DATA.length)),
-        JSON.parse(fields[field]!) as JsonValue,
-      )
-    } else if (field.startsWith(SYSTEM)) {
-      setMember(
-        system,
-        fromStorableKey(field.slice(SYSTEM.length)),
-        JSON.parse(fields[field]!) as JsonValue,
-      )
+    const prefix = field.startsWith(DATA) ? DATA : field.startsWith(SYSTEM) ? SYSTEM : undefined
+    if (prefix === undefined) continue
+    let value: JsonValue
+    try {
+      value = JSON.parse(fields[field]!) as JsonValue
+    } catch {
+      return undefined
     }
+    setMember(prefix === DATA ? data : system, fromStorableKey(field.slice(prefix.length)), value)
   }
   return {
     data,
     system,
-    created: Number(fields.created),
-    lastActive: Number(fields.lastActive),
+    created,
+    lastActive,
     expires,
     ...(fields.owner === undefined ? {} : { owner: fields.owner }),
   }

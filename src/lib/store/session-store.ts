@@ -121,7 +121,8 @@ export interface StoreStats {
 export interface SessionStore {
   /**
    * @param idHash the record key
-   * @returns the record, or undefined when it is missing or expired
+   * @returns the record, or undefined when it is missing, expired, or stored in a form the store
+   *   cannot read (changed by hand): that is no session, not a failure
    */
   get(idHash: string): Promise<StoredSession | undefined>
   /**
