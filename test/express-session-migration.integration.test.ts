@@ -160,6 +160,29 @@ describe('createStoreFactory({ adopt })', () => {
     assert.equal((await factory.listSessions('u1')).length, 1)
   })
 
+  it('refuses a legacy session whose owner stores cannot index, as it refuses one it cannot save', async () => {
+    const reasons: string[] = []
+    const owners = ['u\u0000ser', '\ud800', 'x'.repeat(513), 'u1']
+    const factory = createStoreFactory({
+      store: createMemoryStore({ sweepIntervalMs: null }),
+      onInvalidCookie: (reason) => reasons.push(reason),
+      adopt: {
+        cookieNames: ['legacy'],
+        load: (cookies) =>
+          Promise.resolve({ data: { counter: 3 }, owner: owners[Number(cookies.legacy)] }),
+      },
+    })
+    for (const index of [0, 1, 2]) {
+      const adopted = await factory.load(`legacy=${index}`)
+      assert.equal(adopted.isNew, true, `owner ${index}`)
+      assert.equal(adopted.get('counter'), undefined)
+    }
+    assert.deepEqual(reasons, ['malformed', 'malformed', 'malformed'])
+    const valid = await factory.load('legacy=3')
+    assert.equal(valid.owner, 'u1')
+    assert.equal(valid.get('counter'), 3)
+  })
+
   it('deletes the legacy cookie on the path and domain it was set with', async () => {
     const legacy = new session.MemoryStore()
     const factory = createStoreFactory({

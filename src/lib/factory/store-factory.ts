@@ -12,6 +12,7 @@ import {
 import type { NamespaceChanges } from '../session/change-tracking.js'
 import { decodeAll } from '../session/serializer.js'
 import {
+  checkOwner,
   OWNER_FIELD,
   Session,
   sessionChanges,
@@ -411,10 +412,13 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     const legacy = await call('load', () => adopter.load(cookies))
     if (legacy === undefined) return undefined
     const data: [string, unknown][] = []
+    const owner = legacy.owner
     try {
+      // An owner stores cannot index would fail every commit, as would values the serializer
+      // cannot store: refuse the session instead.
+      if (typeof owner === 'string') checkOwner(owner)
       for (const key of Object.keys(legacy.data)) {
         const value = legacy.data[key]
-        // Values the serializer cannot store would fail the commit; refuse the session instead.
         serializer.encode(value, key)
         data.push([key, value])
       }
@@ -422,7 +426,6 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
       resolved.onInvalidCookie?.('malformed', { cookieName: adopter.cookieNames[0] ?? cookieName })
       return undefined
     }
-    const owner = legacy.owner
     const session = new Session<Data>(
       {
         data,

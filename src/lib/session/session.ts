@@ -540,7 +540,13 @@ function checkKey(key: unknown, context: SessionContext): void {
 // eslint-disable-next-line no-control-regex -- U+0000 is exactly what this looks for
 const UNINDEXABLE = /[\u0000\p{Cs}]/u
 
-function checkOwner(owner: unknown): void {
+/**
+ * Checks a user id as {@link Session.setOwner} does.
+ *
+ * @param owner the user id
+ * @throws {@link InvalidArgumentError} when it is not one stores can index
+ */
+export function checkOwner(owner: unknown): void {
   if (typeof owner !== 'string' || owner === '' || owner.length > MAX_OWNER_LENGTH) {
     throw new InvalidArgumentError(
       'owner',

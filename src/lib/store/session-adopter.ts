@@ -2,7 +2,11 @@
 export interface AdoptedSession {
   /** The user data, as plain values the factory's serializer can store. */
   readonly data: Readonly<Record<string, unknown>>
-  /** The user the session belongs to, for `listSessions` and `revokeSessions`. */
+  /**
+   * The user the session belongs to, for `listSessions` and `revokeSessions`: an id
+   * `Session.setOwner` would accept. A session with any other owner string is refused (reported
+   * to `onInvalidCookie` as `malformed`), as one whose data cannot be stored.
+   */
   readonly owner?: string | undefined
 }
 
