@@ -135,9 +135,10 @@ export function homePage(
       ? html`<section aria-labelledby="login-title">
           <h2 id="login-title">Log in</h2>
           <p>
-            Any user name works; the password is <strong>${view.password}</strong> for everyone.
-            Logging in gives your session a new id (<code>regenerate()</code>), records you as its
-            owner (<code>setOwner()</code>) and queues a flash message for the next page.
+            Any user name of 1 to 32 letters, digits, dots, dashes or underscores works; the
+            password is <strong>${view.password}</strong> for everyone. Logging in gives your
+            session a new id (<code>regenerate()</code>), records you as its owner
+            (<code>setOwner()</code>) and queues a flash message for the next page.
           </p>
           <form class="stack" method="post" action="/login">
             ${csrfField(frame)}

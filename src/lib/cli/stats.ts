@@ -63,7 +63,7 @@ export const statsCommand: CliCommand = {
 
 Reads a server-side store without changing it and prints the number of live sessions, the number
 of expired records still stored (what cloakroom prune deletes), when the oldest live session
-began, and the size of the largest one (bytes of its data as JSON). It reads every record, so it
+began, and the size of the largest one (bytes of its data and library fields as JSON). It reads every record, so it
 may take a while on a large store.
 
 Options:
