@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { after, describe, it } from 'node:test'
 import pg from 'pg'
 import { createClient } from 'redis'
@@ -15,6 +14,7 @@ import { createRedisStore } from '../src/redis.js'
 import { CookieJar, startServer, type TestServer } from './helpers/http.js'
 import { freePort, redisBinariesSkip, RedisProcess } from './helpers/redis-server.js'
 import { POSTGRES, serviceSkip, uniqueName } from './helpers/services.js'
+import { startTcpProxy } from './helpers/tcp-proxy.js'
 
 const postgresSkip = await serviceSkip('postgres')
 
@@ -187,34 +187,8 @@ describe('store faults with a store that never answers', () => {
 })
 
 describe('store faults with PostgreSQL', { skip: postgresSkip }, () => {
-  /** A TCP proxy to PostgreSQL whose open connections the test can cut, as a network would. */
-  async function cuttableProxy(): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
-    const sockets = new Set<net.Socket>()
-    const server = net.createServer((client) => {
-      const upstream = net.connect(POSTGRES.port, POSTGRES.host)
-      for (const socket of [client, upstream]) {
-        sockets.add(socket)
-        socket.on('error', () => socket.destroy())
-        socket.on('close', () => sockets.delete(socket))
-      }
-      client.pipe(upstream).pipe(client)
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const cut = (): void => {
-      for (const socket of sockets) socket.destroy()
-    }
-    return {
-      port: (server.address() as net.AddressInfo).port,
-      cut,
-      close: () => {
-        cut()
-        return new Promise((resolve) => server.close(() => resolve()))
-      },
-    }
-  }
-
   it('fails a query whose connection drops mid-query with StoreUnavailableError, and does not crash', async () => {
-    const proxy = await cuttableProxy()
+    const proxy = await startTcpProxy(POSTGRES.port)
     const schema = uniqueName()
     const pool = new pg.Pool({ ...POSTGRES, host: '127.0.0.1', port: proxy.port, max: 2 })
     const admin = new pg.Client({ ...POSTGRES })
@@ -247,7 +221,7 @@ describe('store faults with PostgreSQL', { skip: postgresSkip }, () => {
         if (rows[0]!.waiting > 0) break
         await new Promise((resolve) => setTimeout(resolve, 10))
       }
-      proxy.cut()
+      proxy.down()
       await assert.rejects(touching, (error: unknown) => {
         assert.ok(error instanceof StoreUnavailableError)
         assert.match((error.cause as Error).message, /Connection terminated/)

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { createClient } from 'redis'
 import { ConfigError, StoreUnavailableError } from '../../src/index.js'
 import { createRedisStore, type RedisStoreClient } from '../../src/redis.js'
 import { HOUR, newIdHash, storedRecord } from '../helpers/stored-records.js'
 import { runStoreSuite } from '../../src/testing.js'
 import { REDIS_URL, serviceSkip, sharedRedisClient, uniqueName } from '../helpers/services.js'
 import { runStoreConcurrencySuite } from '../helpers/store-concurrency.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 
 const skip = await serviceSkip('redis')
 const prefix = `${uniqueName()}:`
@@ -193,6 +195,73 @@ describe('createRedisStore', { skip }, () => {
     assert.equal((await store.get(id))?.data.user, 'ada')
     await store.delete(id)
     await store.close()
+  })
+
+  it('never runs a command of a failed operation late, when the link dropped between its commands', async () => {
+    const proxy = await startTcpProxy(6379)
+    const viaProxy = createClient({
+      url: `redis://127.0.0.1:${proxy.port}`,
+      socket: { reconnectStrategy: () => 50 },
+    })
+    viaProxy.on('error', () => {})
+    await viaProxy.connect()
+    // The link drops right after the operation's first command (the owner index) has answered,
+    // before its second (the session's write) is sent.
+    let evalShas = 0
+    const dropping = new Proxy(viaProxy, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property, target)
+        if (property !== 'evalSha') {
+          return typeof value === 'function' ? (value as () => unknown).bind(target) : value
+        }
+        return async (...args: unknown[]) => {
+          const reply: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(
+            target,
+            args,
+          )
+          if (++evalShas === 1) {
+            proxy.down({ refuse: true })
+            while (target.isReady) await new Promise((resolve) => setTimeout(resolve, 5))
+          }
+          return reply
+        }
+      },
+    }) as unknown as RedisStoreClient
+    try {
+      const direct = createRedisStore({ client: await client(), prefix })
+      const dropped = createRedisStore({ client: dropping, prefix, commandTimeoutMs: 300 })
+      const id = newIdHash()
+      const time = Date.now()
+      const none = { set: new Map(), deleted: new Set<string>() }
+      await direct.set(id, record({ data: { role: 'admin' }, owner: 'alice' }))
+      await assert.rejects(
+        dropped.patch(id, {
+          data: { set: new Map([['role', 'user']]), deleted: new Set() },
+          system: none,
+          lastActive: time + 1,
+          expires: time + HOUR,
+          owner: 'bob',
+        }),
+        StoreUnavailableError,
+      )
+      // A later request, served by another process, changes the session...
+      await direct.patch(id, {
+        data: { set: new Map([['role', 'viewer']]), deleted: new Set() },
+        system: none,
+        lastActive: time + 2,
+        expires: time + HOUR,
+      })
+      // ...and the failed operation's write must not land on top of it once the link is back.
+      await proxy.up()
+      while (!viaProxy.isReady) await new Promise((resolve) => setTimeout(resolve, 5))
+      await viaProxy.ping() // runs after anything still queued from before the reconnect
+      const stored = await direct.get(id)
+      assert.equal(stored?.data.role, 'viewer')
+      assert.equal(stored?.owner, 'alice')
+    } finally {
+      await viaProxy.close().catch(() => viaProxy.destroy())
+      await proxy.close()
+    }
   })
 
   it('fails with StoreUnavailableError within commandTimeoutMs when Redis is unreachable', async () => {

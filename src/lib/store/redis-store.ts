@@ -270,8 +270,8 @@ function positiveInteger(option: string, value: unknown, fallback: number): numb
 }
 
 interface ClientHolder {
-  /** Resolves to the client, connecting it first if the store owns it. */
-  client(): Promise<RedisStoreClient>
+  /** Resolves to the client picker, connecting the client first if the store owns it. */
+  client(): Promise<CommandClient>
   close(): Promise<void>
 }
 
@@ -281,27 +281,30 @@ type EventSource = {
 }
 
 /**
- * The client to send one operation's commands through. node-redis' own `timeout` command
- * option drops a command that could not be written in time (Redis away, a reconnect under way)
- * from its offline queue, so it never runs long after the request gave up; the store's deadline
- * covers the reply. While the client is ready, commands are written at once and the option
- * (an `AbortSignal.timeout` per command, a heavy load on the garbage collector) is skipped.
+ * Picks the client to send one command through, given the milliseconds its operation has left.
+ * node-redis' own `timeout` command option drops a command that could not be written in time
+ * (Redis away, a reconnect under way) from its offline queue, so it never runs after the request
+ * gave up; the store's deadline covers the reply. While the client is ready, commands are written
+ * at once and the option (an `AbortSignal.timeout` per command, a heavy load on the garbage
+ * collector) is skipped. The choice is made for every command, not once per operation: the link
+ * can drop between two commands of one operation.
  */
-function commandClient(client: RedisStoreClient, timeoutMs: number): () => RedisStoreClient {
+type CommandClient = (remainingMs: number) => RedisStoreClient
+
+function commandClient(client: RedisStoreClient): CommandClient {
   const configurable = client as RedisStoreClient & {
     readonly isReady?: boolean
     withCommandOptions?: (options: { timeout: number }) => RedisStoreClient
   }
   if (typeof configurable.withCommandOptions !== 'function') return () => client
-  const withTimeout = configurable.withCommandOptions({ timeout: timeoutMs })
-  return () => (configurable.isReady === true ? client : withTimeout)
+  const withCommandOptions = configurable.withCommandOptions.bind(configurable)
+  return (remainingMs) =>
+    configurable.isReady === true
+      ? client
+      : withCommandOptions({ timeout: Math.max(1, Math.floor(remainingMs)) })
 }
 
-function holdClient(
-  options: RedisStoreOptions,
-  timeoutMs: number,
-  onError: (error: unknown) => void,
-): ClientHolder {
+function holdClient(options: RedisStoreOptions, onError: (error: unknown) => void): ClientHolder {
   const listen = (client: unknown): void => {
     const source = client as EventSource
     if (typeof source.on === 'function' && source.listenerCount?.('error') === 0) {
@@ -311,8 +314,8 @@ function holdClient(
 
   if (options.client !== undefined) {
     listen(options.client)
-    const pick = commandClient(options.client, timeoutMs)
-    return { client: () => Promise.resolve(pick()), close: () => Promise.resolve() }
+    const pick = commandClient(options.client)
+    return { client: () => Promise.resolve(pick), close: () => Promise.resolve() }
   }
 
   type OwnClient = RedisStoreClient & {
@@ -322,7 +325,7 @@ function holdClient(
     on(event: 'error', listener: (error: unknown) => void): unknown
   }
   let own: Promise<OwnClient> | undefined
-  let pick: (() => RedisStoreClient) | undefined
+  let pick: CommandClient | undefined
   let connecting: Promise<unknown> | undefined
   let closed = false
   const create = async (): Promise<OwnClient> => {
@@ -332,7 +335,7 @@ function holdClient(
       url: options.url!,
     }) as unknown as OwnClient
     client.on('error', onError)
-    pick = commandClient(client, timeoutMs)
+    pick = commandClient(client)
     return client
   }
   return {
@@ -346,7 +349,7 @@ function holdClient(
         })
       }
       if (connecting !== undefined) await connecting
-      return pick!()
+      return pick!
     },
     async close() {
       closed = true
@@ -362,17 +365,18 @@ function holdClient(
  * commands are refused instead of sent.
  */
 class DeadlineClient implements RedisStoreClient {
-  readonly #client: RedisStoreClient
+  readonly #pick: CommandClient
   readonly #deadline: CallDeadline
 
-  constructor(client: RedisStoreClient, deadline: CallDeadline) {
-    this.#client = client
+  constructor(pick: CommandClient, deadline: CallDeadline) {
+    this.#pick = pick
     this.#deadline = deadline
   }
 
   #checked(): RedisStoreClient {
-    if (this.#deadline.expired) throw new Error('The operation timed out before this command.')
-    return this.#client
+    const remainingMs = this.#deadline.remainingMs
+    if (remainingMs <= 0) throw new Error('The operation timed out before this command.')
+    return this.#pick(remainingMs)
   }
 
   hGetAll(key: string): Promise<unknown> {
@@ -477,7 +481,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     ((error: unknown) => {
       console.error(`cloakroom/redis: ${error instanceof Error ? error.message : String(error)}`)
     })
-  const holder = holdClient(options, timeoutMs, onError)
+  const holder = holdClient(options, onError)
 
   const sessionKey = (idHash: string): string => `${prefix}{${idHash}}`
   const ownerKey = (owner: string): string => `${prefix}owner:{${owner}}`
@@ -489,8 +493,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
    */
   const run = <T>(operation: string, body: (client: DeadlineClient) => Promise<T>): Promise<T> =>
     call(`redis ${operation}`, async (deadline) => {
-      const client = await holder.client()
-      return body(new DeadlineClient(client, deadline))
+      const pick = await holder.client()
+      return body(new DeadlineClient(pick, deadline))
     })
 
   const evaluate = async (

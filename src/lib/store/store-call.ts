@@ -4,6 +4,8 @@ import { CloakroomError, StoreUnavailableError } from '../errors.js'
 export interface CallDeadline {
   /** The deadline passed: the call has failed, and its remaining commands should not be sent. */
   readonly expired: boolean
+  /** The milliseconds left before the deadline (0 once it has passed). */
+  readonly remainingMs: number
 }
 
 /** Runs one store call within the caller's deadline; see {@link createStoreCaller}. */
@@ -111,6 +113,9 @@ export function createStoreCaller(
         // that is past its deadline send one more command.
         get expired() {
           return clock() >= deadline
+        },
+        get remainingMs() {
+          return Math.max(0, deadline - clock())
         },
         expire: () => fail(new Error(`The ${what} did not answer within ${timeoutMs} ms.`)),
       }
