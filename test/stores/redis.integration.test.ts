@@ -197,6 +197,62 @@ describe('createRedisStore', { skip }, () => {
     await store.close()
   })
 
+  it('keeps an index entry written again while deleteByOwner decided to remove it', async () => {
+    const redis = await client()
+    const ownerIndex = `${prefix}owner:{${uniqueName()}}`
+    const owner = ownerIndex.slice(`${prefix}owner:{`.length, -1)
+    const other = createRedisStore({ client: redis, prefix })
+    const ownerPatch = (to: string) => ({
+      data: { set: new Map(), deleted: new Set<string>() },
+      system: { set: new Map(), deleted: new Set<string>() },
+      lastActive: Date.now(),
+      expires: Date.now() + HOUR,
+      owner: to,
+    })
+    const id = newIdHash()
+    // Indexed two minutes ago, past the grace period in which an entry is never cleaned up.
+    const time = Date.now()
+    await createRedisStore({ client: redis, prefix, now: () => time - 120_000 }).set(
+      id,
+      record({ created: time, lastActive: time, expires: time + HOUR, owner }),
+    )
+    // Another process hands the session to someone else right after the index is read, and back
+    // to the owner right before the stale entries are removed.
+    let step = 0
+    const hooked = new Proxy(redis, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property, target)
+        if (typeof value !== 'function') return value
+        const forward = (...args: unknown[]): unknown =>
+          (value as (...a: unknown[]) => unknown).apply(target, args)
+        if (property === 'zRangeWithScores') {
+          return async (...args: unknown[]) => {
+            const reply = await forward(...args)
+            if (step === 0 && ++step)
+              assert.equal(await other.patch(id, ownerPatch('someone')), true)
+            return reply
+          }
+        }
+        if (property === 'evalSha' || property === 'eval' || property === 'zRem') {
+          return async (...args: unknown[]) => {
+            const key = property === 'zRem' ? args[0] : (args[1] as { keys: string[] }).keys[0]
+            if (step === 1 && key === ownerIndex && ++step) {
+              assert.equal(await other.patch(id, ownerPatch(owner)), true)
+            }
+            return forward(...args)
+          }
+        }
+        return forward
+      },
+    }) as unknown as RedisStoreClient
+    const revoking = createRedisStore({ client: hooked, prefix })
+    assert.equal(await revoking.deleteByOwner(owner), 0, 'it belonged to someone else then')
+    assert.equal(step, 2)
+    assert.deepEqual(await redis.zRange(ownerIndex, 0, -1), [id])
+    assert.equal(await other.deleteByOwner(owner), 1, 'the next revocation still finds it')
+    assert.equal(await other.get(id), undefined)
+  })
+
   it('never runs a command of a failed operation late, when the link dropped between its commands', async () => {
     const proxy = await startTcpProxy(6379)
     const viaProxy = createClient({

@@ -189,6 +189,23 @@ return 1
 `)
 
 /**
+ * Removes stale members from an owner index, each only if its score is still the one read: a
+ * member indexed again since (its session given back to the owner) has a new score and stays.
+ * KEYS[1] is the index; ARGV: member, score, member, score, ... Returns the number removed.
+ */
+const UNINDEX_UNCHANGED = script(`
+local key = KEYS[1]
+local removed = 0
+for i = 1, #ARGV, 2 do
+  local score = redis.call('ZSCORE', key, ARGV[i])
+  if score and tonumber(score) == tonumber(ARGV[i + 1]) then
+    removed = removed + redis.call('ZREM', key, ARGV[i])
+  end
+end
+return removed
+`)
+
+/**
  * How long an index entry whose session is missing or owned by someone else is kept before it
  * is cleaned up: the writer that added it may not have written the session yet.
  */
@@ -619,7 +636,22 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     return set
   }
 
-  /** Reads an owner index and removes entries that are stale (past the grace period). */
+  /**
+   * Removes entries read from an owner index as stale, unless indexed again since they were read:
+   * the session may have been given back to the owner meanwhile (a plain ZREM would then take
+   * the new entry, and the session would escape `deleteByOwner` for good).
+   */
+  const unindexUnchanged = async (
+    client: RedisStoreClient,
+    owner: string,
+    entries: readonly { idHash: string; added: number }[],
+  ): Promise<void> => {
+    if (entries.length === 0) return
+    const args = entries.flatMap(({ idHash, added }) => [idHash, String(added)])
+    await evaluate(client, UNINDEX_UNCHANGED, ownerKey(owner), args)
+  }
+
+  /** Reads an owner index (each member with its score, the time it was indexed). */
   const readIndex = async (
     client: RedisStoreClient,
     owner: string,
@@ -706,7 +738,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           ),
         )
         const sessions: StoredSessionSummary[] = []
-        const stale: string[] = []
+        const stale: { idHash: string; added: number }[] = []
         entries.forEach(({ idHash, added }, index) => {
           const [storedOwner, created, lastActive, expires] = rows[index] as (string | null)[]
           if (storedOwner === owner && Number(expires) > time) {
@@ -717,10 +749,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
               expires: Number(expires),
             })
           } else if (storedOwner === owner || time - added > INDEX_GRACE_MS) {
-            stale.push(idHash)
+            stale.push({ idHash, added })
           }
         })
-        if (stale.length > 0) await client.zRem(ownerKey(owner), stale)
+        await unindexUnchanged(client, owner, stale)
         return sessions.sort((a, b) => a.created - b.created)
       })
     },
@@ -736,14 +768,14 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
             evaluate(client, DELETE_OWNED, sessionKey(idHash), [owner, String(time)]),
           ),
         )
-        const removed: string[] = []
+        const removed: { idHash: string; added: number }[] = []
         let count = 0
-        entries.forEach(({ idHash, added }, index) => {
+        entries.forEach((entry, index) => {
           const result = Number(results[index])
           if (result === 2) count++
-          if (result > 0 || time - added > INDEX_GRACE_MS) removed.push(idHash)
+          if (result > 0 || time - entry.added > INDEX_GRACE_MS) removed.push(entry)
         })
-        if (removed.length > 0) await client.zRem(ownerKey(owner), removed)
+        await unindexUnchanged(client, owner, removed)
         return count
       })
     },
