@@ -76,12 +76,18 @@ describe('express: setOnException without sessionErrorHandler()', () => {
         req.session.set('n', 1)
         throw new Error('boom')
       })
+      app.get('/throw-raw', (req) => {
+        req.session.set('n', 1)
+        throw new TypeError('boom')
+      })
       app.get('/ok', (req, res) => {
         req.session.set('n', 1)
         res.send('ok')
       })
       const errorPage: ErrorRequestHandler = (error, _req, res, next) => {
         if (!(error instanceof Error)) return next(error)
+        // An error page written with node's own writeHead: its status is set by that very call.
+        if (error instanceof TypeError) return void res.writeHead(500).end('sorry')
         res.status(500).send('sorry')
       }
       app.use(errorPage)
@@ -90,6 +96,9 @@ describe('express: setOnException without sessionErrorHandler()', () => {
         const failed = await harness.fetch('/throw')
         assert.equal(failed.status, 500)
         assert.deepEqual(failed.headers.getSetCookie(), [], 'not saved: setOnException is false')
+        const raw = await harness.fetch('/throw-raw')
+        assert.equal(raw.status, 500)
+        assert.deepEqual(raw.headers.getSetCookie(), [], 'writeHead(500) counts too')
         const ok = await harness.fetch('/ok')
         assert.equal(ok.headers.getSetCookie().length, 1)
       } finally {

@@ -284,6 +284,12 @@ class Interception implements ResponseInterceptor {
       case 'waiting':
         break
     }
+    // writeHead(status, ...) sets the status only when it runs, after the commit: the commit
+    // (which may count a 5xx as failed) must see the status the response is about to get.
+    const status = name === 'writeHead' ? args[0] : undefined
+    if (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 999) {
+      this.#res.statusCode = status
+    }
     let committed: readonly string[] | Promise<readonly string[]>
     try {
       committed = this.#options.commit(this.#failed)
