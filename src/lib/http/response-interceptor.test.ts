@@ -73,6 +73,30 @@ describe('interceptResponse', () => {
     assert.equal(answer.body, 'made')
   })
 
+  it('runs the callbacks of calls made after end() while a store commit was awaited, as node:http does', async () => {
+    const settled: string[] = []
+    const errors: unknown[] = []
+    const answer = await serveOnce((res) => {
+      interceptResponse(res, storeCommit(['a=1; Path=/']))
+      res.on('error', (error) => errors.push(error))
+      res.end('first')
+      res.end(() => settled.push('end: finished'))
+      res.write('late', (error) => settled.push(`write: ${(error as { code?: string }).code}`))
+      res.end('later', (error) =>
+        settled.push(`end with data: ${(error as { code?: string }).code}`),
+      )
+    })
+    assert.equal(answer.body, 'first')
+    assert.deepEqual(answer.headers['set-cookie'], ['a=1; Path=/'])
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(settled.sort(), [
+      'end with data: ERR_STREAM_WRITE_AFTER_END',
+      'end: finished',
+      'write: ERR_STREAM_WRITE_AFTER_END',
+    ])
+    assert.deepEqual(errors, [], 'no error event where nobody listens')
+  })
+
   it('commits once, at the first write, and keeps the chunks in order', async () => {
     let commits = 0
     const answer = await serveOnce((res) => {

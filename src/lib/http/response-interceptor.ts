@@ -389,8 +389,10 @@ class Interception implements ResponseInterceptor {
       this.#flush(cookies, queue[0]![0], queue[0]![1])
       let lastWrite: unknown = true
       for (const [name, args] of queue) {
-        // Calls after end() would be "write after end" errors, emitted where nobody listens.
-        if (this.#res.writableEnded) return
+        if (this.#res.writableEnded) {
+          this.#skipAfterEnd(name, args)
+          continue
+        }
         // A second writeHead held back (a library that checked `_header`, unset while the commit
         // was awaited, and wrote the head again) would throw: the head is already out.
         if (name === 'writeHead' && this.#res.headersSent) continue
@@ -433,6 +435,26 @@ class Interception implements ResponseInterceptor {
    * commit's error, on a later tick, as a stream reports a failed write): a handler awaiting
    * `res.end(callback)` must not wait forever.
    */
+  /**
+   * A call held back during the commit that comes after `end()`. Made, a write would be a "write
+   * after end" error emitted on the response, where nobody listens: it is not made, but its
+   * callback runs as node:http would run it, so code that awaits it goes on. An `end(callback)`
+   * without data is made: node:http calls its callback at 'finish'.
+   */
+  #skipAfterEnd(name: HeaderMethod, args: unknown[]): void {
+    if (name !== 'write' && name !== 'end') return
+    const callback = args[args.length - 1]
+    if (typeof callback !== 'function') return
+    if (name === 'end' && (typeof args[0] === 'function' || !args[0])) {
+      this.#end.call(this.#res, callback)
+      return
+    }
+    const error = Object.assign(new Error('write after end'), {
+      code: 'ERR_STREAM_WRITE_AFTER_END',
+    })
+    process.nextTick(callback, error)
+  }
+
   #drop(args: unknown[]): void {
     const callback = args[args.length - 1]
     if (typeof callback === 'function') process.nextTick(callback, this.#commitError)
