@@ -82,7 +82,9 @@ describe('interceptResponse', () => {
       res.end('first')
       res.end(() => settled.push('end: finished'))
       res.write('late', (error) => settled.push(`write: ${(error as { code?: string }).code}`))
-      res.end('later', (error) =>
+      // node:http calls it with the error, though its type says no argument.
+      const endLater = res.end.bind(res) as (chunk: string, cb: (error?: unknown) => void) => void
+      endLater('later', (error) =>
         settled.push(`end with data: ${(error as { code?: string }).code}`),
       )
     })
