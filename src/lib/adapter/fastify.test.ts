@@ -112,6 +112,64 @@ describe('session (cloakroom/fastify)', () => {
     }
   })
 
+  it('keeps a reply with a session cookie private when a later onSend hook sets a public Cache-Control', async () => {
+    for (const [name, make] of factories) {
+      const app = Fastify()
+      await app.register(session, { factory: make() })
+      const publicPolicy = (reply: { header(name: string, value: string): unknown }): void => {
+        reply.header('cache-control', 'public, max-age=300')
+        reply.header('vary', 'Accept-Encoding')
+      }
+      // A child plugin's onSend hooks, and a route's own, run after the session plugin's.
+      await app.register(async (pages) => {
+        pages.addHook('onSend', (_request, reply, payload, done) => {
+          publicPolicy(reply)
+          done(null, payload)
+        })
+        pages.get('/page', (request, reply) => {
+          request.session.set('seen', true)
+          return reply.send('page')
+        })
+        pages.get('/stream', (request, reply) => {
+          request.session.set('seen', true)
+          return reply.send(Readable.from(['streamed']))
+        })
+        pages.get('/cached', (_request, reply) => reply.send('no session change'))
+        return Promise.resolve()
+      })
+      app.get(
+        '/route',
+        {
+          onSend: (_request, reply, payload, done) => {
+            publicPolicy(reply)
+            done(null, payload)
+          },
+        },
+        (request, reply) => {
+          request.session.set('seen', true)
+          return reply.send('route')
+        },
+      )
+      await over(app, async (origin) => {
+        for (const path of ['/page', '/stream', '/route']) {
+          const response = await fetch(`${origin}${path}`)
+          assert.equal(response.status, 200, `${name} ${path}`)
+          assert.equal(response.headers.getSetCookie().length, 1, `${name} ${path}`)
+          assert.equal(
+            response.headers.get('cache-control'),
+            'private, no-store',
+            `${name} ${path}`,
+          )
+          assert.match(response.headers.get('vary') ?? '', /\bCookie\b/, `${name} ${path}`)
+        }
+        // A reply without a session cookie keeps the app's policy.
+        const cached = await fetch(`${origin}/cached`)
+        assert.deepEqual(cached.headers.getSetCookie(), [])
+        assert.equal(cached.headers.get('cache-control'), 'public, max-age=300')
+      })
+    }
+  })
+
   it('answers HEAD for a returned Response without a body, with the cookie', async () => {
     for (const [name, make] of factories) {
       const app = Fastify()

@@ -1,7 +1,13 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
 import { commitOptions, type SessionFactory } from '../factory/session-factory.js'
-import { applySessionCookies, headerText, type HeaderCarrier } from '../http/carrier.js'
+import type { ServerResponse } from 'node:http'
+import {
+  applySessionCookies,
+  headerText,
+  keepFromSharedCaches,
+  type HeaderCarrier,
+} from '../http/carrier.js'
 import { releaseBody } from '../http/web-headers.js'
 import type { DefaultSessionData, Session as CloakroomSession } from '../session/session.js'
 
@@ -53,6 +59,76 @@ class ReplyHeaders implements HeaderCarrier {
     this.#reply.removeHeader(name)
     this.#reply.header(name, [...values, value])
   }
+}
+
+/** Headers given to `writeHead` as an object (Fastify passes its own), as a carrier. */
+class HeadersObject implements HeaderCarrier {
+  readonly #headers: Record<string, unknown>
+
+  constructor(headers: Record<string, unknown>) {
+    this.#headers = headers
+  }
+
+  get(name: string): string | undefined {
+    return headerText(this.#headers[name] as string | readonly string[] | undefined)
+  }
+
+  set(name: string, value: string): void {
+    this.#headers[name] = value
+  }
+
+  append(name: string, value: string): void {
+    const current = this.get(name)
+    this.#headers[name] = current === undefined ? value : [current, value]
+  }
+}
+
+/** The headers already set on a `node:http` response, as a carrier. */
+class RawHeaders implements HeaderCarrier {
+  readonly #res: ServerResponse
+
+  constructor(res: ServerResponse) {
+    this.#res = res
+  }
+
+  get(name: string): string | undefined {
+    return headerText(this.#res.getHeader(name))
+  }
+
+  set(name: string, value: string): void {
+    this.#res.setHeader(name, value)
+  }
+
+  append(name: string, value: string): void {
+    this.#res.appendHeader(name, value)
+  }
+}
+
+/**
+ * Makes sure a reply that carries a session cookie still has `Vary: Cookie` and a private
+ * `Cache-Control` when its head is written: `onSend` hooks that run after the plugin's (those of
+ * a child plugin, or a route's own) may replace them, and a shared cache would then store the
+ * response, cookie included. Only replies that set a cookie pay for this.
+ */
+function keepFromSharedCachesAtWriteHead(res: ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse
+  const checked = (...args: unknown[]): ServerResponse => {
+    res.writeHead = writeHead
+    const headers = args.find(
+      (arg): arg is Record<string, unknown> =>
+        typeof arg === 'object' && arg !== null && !Array.isArray(arg),
+    )
+    keepFromSharedCaches(headers === undefined ? new RawHeaders(res) : new HeadersObject(headers))
+    return writeHead(...args)
+  }
+  res.writeHead = checked
+}
+
+/** Adds the session's cookies to the reply, and keeps it from shared caches until it is sent. */
+function addSessionCookies(reply: FastifyReply, cookies: readonly string[]): void {
+  if (cookies.length === 0) return
+  applySessionCookies(new ReplyHeaders(reply), cookies)
+  keepFromSharedCachesAtWriteHead(reply.raw)
 }
 
 /**
@@ -162,7 +238,7 @@ const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, op
       return committing.then(
         (cookies) => {
           const body = unwrapResponse(reply, payload)
-          applySessionCookies(new ReplyHeaders(reply), cookies)
+          addSessionCookies(reply, cookies)
           return body
         },
         (error: unknown) => {
@@ -173,7 +249,7 @@ const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, op
     }
     if (committing.length === 0) return void next(null, payload)
     const body = unwrapResponse(reply, payload)
-    applySessionCookies(new ReplyHeaders(reply), committing)
+    addSessionCookies(reply, committing)
     return void next(null, body)
   })
 
@@ -194,10 +270,14 @@ const sessionPlugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, op
  * loading or committing go to Fastify's error handler; an unavailable store has `statusCode`
  * 503. A failed commit first drops the handler's response: its headers are removed (the error
  * answer gets `Cache-Control: no-store`) and a streamed body is released. Responses sent with
- * `reply.hijack()` skip `onSend` and carry no session cookie. A `Response` returned by a handler
- * has its status and headers moved onto the reply before the cookie is added, so its
- * `Cache-Control` and `Vary` are merged, not left to replace the session's. The commit runs in the plugin's `onSend` hook: an `onSend` hook registered after
- * the plugin that fails cannot undo it, so the 500 it causes still carries the cookie.
+ * `reply.hijack()` (or written to `reply.raw` directly) skip `onSend`: they carry no session
+ * cookie, the session's changes are not saved, and later changes do not throw. A reply that sets
+ * the cookie has its `Vary` and `Cache-Control` checked again when its head is written, so an
+ * `onSend` hook that runs after the plugin's (a child plugin's, a route's) cannot make it public.
+ * A `Response` returned by a handler has its status and headers moved onto the reply before the
+ * cookie is added, so its `Cache-Control` and `Vary` are merged, not left to replace the
+ * session's. The commit runs in the plugin's `onSend` hook: an `onSend` hook registered after the
+ * plugin that fails cannot undo it, so the 500 it causes still carries the cookie.
  *
  * @example
  * ```ts

@@ -59,8 +59,11 @@ function discardResponse(c: Context): void {
  * `setOnException`. A store outage, at load or commit, is thrown as an `HTTPException` with
  * status 503 (the store's error is its `cause`); other commit errors as a 500. Either carries
  * `Cache-Control: no-store`, and a commit error replaces the handler's response (its body is
- * released; headers set with `c.header()` before it was built are kept by Hono's error handler). The cookie goes on a copy of the handler's response, never on the object it
- * returned, which may be shared between requests.
+ * released; headers set with `c.header()` before it was built are kept by Hono's error handler).
+ * The cookie goes on a copy of the handler's response, never on the object it returned, which
+ * may be shared between requests. Middleware registered before this one runs its code after
+ * `next()` once the session is committed: register this one first when such middleware sets
+ * caching headers, which would replace the session's `Vary` and `Cache-Control`.
  *
  * @param factory the session factory
  * @returns the middleware

@@ -49,6 +49,17 @@ export function headerText(
 export function applySessionCookies(headers: HeaderCarrier, cookies: readonly string[]): void {
   if (cookies.length === 0) return
   for (const cookie of cookies) headers.append('set-cookie', cookie)
+  keepFromSharedCaches(headers)
+}
+
+/**
+ * Library-internal: the `Vary` and `Cache-Control` part of {@link applySessionCookies}, for an
+ * adapter that must apply it again when the headers are written (a framework hook that runs after
+ * the adapter's may have replaced them). Applying it twice changes nothing more.
+ *
+ * @param headers the response headers
+ */
+export function keepFromSharedCaches(headers: HeaderCarrier): void {
   const vary = headers.get('vary')
   if (vary === undefined || vary.trim() === '') headers.set('vary', 'Cookie')
   else if (!vary.split(',').some((token) => ['cookie', '*'].includes(token.trim().toLowerCase()))) {
