@@ -197,6 +197,33 @@ describe('createRedisStore', { skip }, () => {
     await store.close()
   })
 
+  it("keeps an owner index to the owner's recent sessions, however often the owner logs in", async () => {
+    const redis = await client()
+    const owner = uniqueName()
+    const start = Date.now()
+    let time = start
+    const store = createRedisStore({ client: redis, prefix, now: () => time })
+    const kept = newIdHash()
+    await store.set(kept, record({ created: time, lastActive: time, expires: time + HOUR, owner }))
+    // 100 logins ten seconds apart, each session ending a second after it began.
+    let last = ''
+    for (let login = 0; login < 100; login++) {
+      time += 10_000
+      last = newIdHash()
+      await store.set(
+        last,
+        record({ created: time, lastActive: time, expires: time + 1000, owner }),
+      )
+    }
+    const members = await redis.zRange(`${prefix}owner:{${owner}}`, 0, -1)
+    assert.ok(members.length <= 10, `${members.length} members`)
+    assert.ok(members.includes(kept) && members.includes(last))
+    assert.deepEqual(
+      (await store.listByOwner(owner)).map((summary) => summary.idHash).sort(),
+      [kept, last].sort(),
+    )
+  })
+
   it('keeps an index entry written again while deleteByOwner decided to remove it', async () => {
     const redis = await client()
     const ownerIndex = `${prefix}owner:{${uniqueName()}}`
@@ -210,12 +237,10 @@ describe('createRedisStore', { skip }, () => {
       owner: to,
     })
     const id = newIdHash()
-    // Indexed two minutes ago, past the grace period in which an entry is never cleaned up.
-    const time = Date.now()
-    await createRedisStore({ client: redis, prefix, now: () => time - 120_000 }).set(
-      id,
-      record({ created: time, lastActive: time, expires: time + HOUR, owner }),
-    )
+    await other.set(id, record({ owner }))
+    // An entry whose ownerUntil has long passed (indexed by a server whose clock ran far behind):
+    // deleteByOwner removes it without looking at its session.
+    await redis.zAdd(ownerIndex, { score: 1, value: id })
     // Another process hands the session to someone else right after the index is read, and back
     // to the owner right before the stale entries are removed.
     let step = 0

@@ -163,12 +163,16 @@ return {1, redis.call('HGET', key, 'owner') or '', redis.call('HGET', key, 'owne
 `)
 
 /**
- * Adds a member to an owner index (a sorted set scored by the time it was added) and makes the
- * index live at least `ttl` ms. KEYS[1] is the index; ARGV: member, now, ttl.
+ * Adds a member to an owner index, a sorted set scored by the member's `ownerUntil` (a time its
+ * session cannot outlive without being indexed again), removes the members whose score is below
+ * `trimBelow` (sessions that have certainly ended: the index holds one member per recent
+ * session, however often its owner logs in), and makes the index live at least `ttl` ms.
+ * KEYS[1] is the index; ARGV: member, ownerUntil, ttl, trimBelow.
  */
 const INDEX = script(`
 local key = KEYS[1]
 redis.call('ZADD', key, ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. ARGV[4])
 local ttl = redis.call('PTTL', key)
 if ttl == -1 or (ttl >= 0 and ttl < tonumber(ARGV[3])) then redis.call('PEXPIRE', key, ARGV[3]) end
 return 1
@@ -206,8 +210,10 @@ return removed
 `)
 
 /**
- * How long an index entry whose session is missing or owned by someone else is kept before it
- * is cleaned up: the writer that added it may not have written the session yet.
+ * How long past its `ownerUntil` an index entry is kept before it is removed without looking at
+ * its session: room for the clocks of several app servers to disagree. Before then, an entry
+ * whose session is missing or has another owner stays (the writer that added it may not have
+ * written the session yet).
  */
 const INDEX_GRACE_MS = 60_000
 
@@ -453,7 +459,9 @@ class DeadlineClient implements RedisStoreClient {
  * id hashes. The braces are Redis Cluster hash tags: every command touches one key, so it works
  * on a cluster, but a session and its owner index live on different slots and are written by
  * separate commands. The index is written first and may briefly list a session that is not
- * there yet; it never misses a session that is.
+ * there yet; it never misses a session that is. Its members are scored by `ownerUntil`, and each
+ * write to an index drops the members a minute past theirs: it holds the owner's recent
+ * sessions, not one member per login ever made.
  *
  * A patch or a touch is one round trip: a Lua script (EVALSHA) checks that the record still
  * exists and has not expired (so a slow request never resurrects a deleted session), applies
@@ -532,6 +540,21 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const ttlOf = (expires: number, time: number): string =>
     String(Math.max(1, Math.ceil(expires - time)))
 
+  /** Indexes `idHash` under `owner` until `until` (its `ownerUntil`); see the INDEX script. */
+  const index = (
+    client: RedisStoreClient,
+    owner: string,
+    idHash: string,
+    until: number,
+    time: number,
+  ): Promise<unknown> =>
+    evaluate(client, INDEX, ownerKey(owner), [
+      idHash,
+      String(until),
+      ttlOf(until, time),
+      String(time - INDEX_GRACE_MS),
+    ])
+
   /**
    * Keeps the owner index alive at least until `expires`: the index outlives its sessions by
    * one more lifetime, and each session remembers (`ownerUntil`) how long its index lives, so
@@ -547,7 +570,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   ): Promise<void> => {
     if (ownerUntil >= expires) return
     const until = expires + (expires - time)
-    await evaluate(client, INDEX, ownerKey(owner), [idHash, String(time), ttlOf(until, time)])
+    await index(client, owner, idHash, until, time)
     await evaluate(client, WRITE, sessionKey(idHash), [
       String(time),
       ttlOf(expires, time),
@@ -575,7 +598,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     if (typeof owner === 'string') {
       // Index first: the index may list a session that is not written yet, never miss one.
       until = expires + (expires - time)
-      await evaluate(client, INDEX, ownerKey(owner), [idHash, String(time), ttlOf(until, time)])
+      await index(client, owner, idHash, until, time)
       set.push('owner', owner, 'ownerUntil', String(until))
     } else if (owner === null) {
       deleted.push('owner', 'ownerUntil')
@@ -605,12 +628,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         'ownerUntil',
       ])) as (string | null)[]
       if (current === previous && currentUntil != null) {
-        const later = now()
-        await evaluate(client, INDEX, ownerKey(previous), [
-          idHash,
-          String(later),
-          ttlOf(Number(currentUntil), later),
-        ])
+        await index(client, previous, idHash, Number(currentUntil), now())
       }
     } else if (owner === undefined && mode === 'patch' && previous !== '') {
       await keepIndex(client, idHash, previous, reply.ownerUntil, expires, time)
@@ -644,23 +662,23 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const unindexUnchanged = async (
     client: RedisStoreClient,
     owner: string,
-    entries: readonly { idHash: string; added: number }[],
+    entries: readonly { idHash: string; until: number }[],
   ): Promise<void> => {
     if (entries.length === 0) return
-    const args = entries.flatMap(({ idHash, added }) => [idHash, String(added)])
+    const args = entries.flatMap(({ idHash, until }) => [idHash, String(until)])
     await evaluate(client, UNINDEX_UNCHANGED, ownerKey(owner), args)
   }
 
-  /** Reads an owner index (each member with its score, the time it was indexed). */
+  /** Reads an owner index: each member with its score, the `ownerUntil` it was indexed with. */
   const readIndex = async (
     client: RedisStoreClient,
     owner: string,
-  ): Promise<{ idHash: string; added: number }[]> => {
+  ): Promise<{ idHash: string; until: number }[]> => {
     const reply = (await client.zRangeWithScores(ownerKey(owner), 0, -1)) as {
       value: string
       score: number
     }[]
-    return reply.map(({ value, score }) => ({ idHash: String(value), added: Number(score) }))
+    return reply.map(({ value, score }) => ({ idHash: String(value), until: Number(score) }))
   }
 
   return {
@@ -738,8 +756,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           ),
         )
         const sessions: StoredSessionSummary[] = []
-        const stale: { idHash: string; added: number }[] = []
-        entries.forEach(({ idHash, added }, index) => {
+        const stale: { idHash: string; until: number }[] = []
+        entries.forEach(({ idHash, until }, index) => {
           const [storedOwner, created, lastActive, expires] = rows[index] as (string | null)[]
           if (storedOwner === owner && Number(expires) > time) {
             sessions.push({
@@ -748,8 +766,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
               lastActive: Number(lastActive),
               expires: Number(expires),
             })
-          } else if (storedOwner === owner || time - added > INDEX_GRACE_MS) {
-            stale.push({ idHash, added })
+          } else if (storedOwner === owner || until < time - INDEX_GRACE_MS) {
+            stale.push({ idHash, until })
           }
         })
         await unindexUnchanged(client, owner, stale)
@@ -768,12 +786,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
             evaluate(client, DELETE_OWNED, sessionKey(idHash), [owner, String(time)]),
           ),
         )
-        const removed: { idHash: string; added: number }[] = []
+        const removed: { idHash: string; until: number }[] = []
         let count = 0
         entries.forEach((entry, index) => {
           const result = Number(results[index])
           if (result === 2) count++
-          if (result > 0 || time - entry.added > INDEX_GRACE_MS) removed.push(entry)
+          if (result > 0 || entry.until < time - INDEX_GRACE_MS) removed.push(entry)
         })
         await unindexUnchanged(client, owner, removed)
         return count
