@@ -323,6 +323,40 @@ describe('createStoreFactory', () => {
       }
     })
 
+    it('answers at once, without a promise, when there is nothing to save', async () => {
+      const { factory, login, advance, recorder } = setup()
+      const cookie = await login({ user: 'ada', cart: ['tea'] })
+      /** Loads the session, lets `handle` use it, and returns what commit returned, unawaited. */
+      const commitOf = async (handle: (s: Session<Record<string, unknown>>) => void) => {
+        const session = await factory.load(`session=${cookie}`)
+        handle(session)
+        return { committed: factory.commit(session) }
+      }
+      // Read-only, with an object handed out and left as it was, or an untouched new session.
+      assert.deepEqual((await commitOf((s) => void s.get('cart'))).committed, [])
+      const fresh = await factory.load(undefined)
+      fresh.get('user')
+      assert.deepEqual(factory.commit(fresh), [])
+      assert.deepEqual(
+        recorder.calls.map((call) => call.method),
+        ['get'],
+      )
+      // A change, or a touch that is due, still goes to the store.
+      const { committed: changing } = await commitOf((s) =>
+        (s.get('cart') as string[]).push('cake'),
+      )
+      assert.ok(changing instanceof Promise)
+      await changing
+      advance(121_000)
+      const { committed: touching } = await commitOf((s) => void s.get('user'))
+      assert.ok(touching instanceof Promise)
+      await touching
+      assert.deepEqual(
+        recorder.calls.map((call) => call.method),
+        ['get', 'get', 'patch', 'get', 'touch'],
+      )
+    })
+
     it('patches only the keys a request changed', async () => {
       const { request, login, recorder } = setup()
       const cookie = await login({ user: 'ada', cart: ['tea'], gone: 1 })

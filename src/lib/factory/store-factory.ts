@@ -478,6 +478,18 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     return cookieFor(id, time)
   }
 
+  /**
+   * Whether a commit would make no store call and send no cookie (what {@link save} decides for a
+   * request that changed nothing and whose expiry needs no touch yet), worked out without one.
+   */
+  const nothingToSave = (slot: SessionSlot, view: SessionCommitView): boolean => {
+    if (view.invalidated) return false
+    const state = slot.stored
+    if (state === undefined) return view.isEmpty()
+    if (view.hasChanges()) return false
+    return reissueMs === null || (reissueMs !== 0 && now() - state.lastActive <= reissueMs)
+  }
+
   const save = async (
     session: Session<Data>,
     view: SessionCommitView,
@@ -597,6 +609,9 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
       // A degraded session saves nothing, but a logout still removes the cookie from the browser.
       if (slot.degraded === true) return view.invalidated ? [deletion] : []
       if (commitOptions?.failed === true && !resolved.setOnException) return []
+      // Answered at once when there is nothing to save: an adapter holds the response back while
+      // a commit is pending, and a read-only request has no store call to wait for.
+      if (legacy === undefined && nothingToSave(slot, view)) return []
       return call('commit', async (deadline) => {
         const cookies = await save(session, view, deadline)
         if (legacy === undefined) return cookies
