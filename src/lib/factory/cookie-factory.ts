@@ -507,15 +507,17 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     // The owner record holds as many revoked ids as it may (it is read on every request): end
     // all of the owner's sessions with a new generation instead of recording one more. A session
     // that goes on for the same owner (a regenerate) is issued under the new generation.
-    const gen = await revocation.bump(identity.owner)
+    const bumped = await revocation.bump(identity.owner, identity)
+    // Not kept (revoked meanwhile, or another bump overtook this one): the cookie built under the
+    // old generation is refused at its next request.
     if (
-      gen !== undefined &&
+      bumped?.kept === true &&
       data !== undefined &&
       system?.[GENERATION_FIELD] !== undefined &&
       owner === identity.owner &&
       headers[0] !== deletion
     ) {
-      system[GENERATION_FIELD] = gen
+      system[GENERATION_FIELD] = bumped.gen
       headers = write(view.created, data, system, state)
     }
     return headers
@@ -592,13 +594,17 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
       if (except !== undefined && isCommitted(except)) {
         throw new SessionCommittedError('revokeSessions')
       }
-      const gen = await revocation.bump(owner)
       const state =
         except === undefined
           ? undefined
           : (sessionChanges(except).factoryState as LoadedCookie | undefined)
-      if (gen === undefined || state?.valid !== true || state.identity?.owner !== owner) return
-      state.identity = { ...state.identity, gen }
+      const keep =
+        state?.valid === true && state.identity?.owner === owner ? state.identity : undefined
+      const bumped = await revocation.bump(owner, keep)
+      // A kept session revoked before the bump (a logout, another "log out everywhere") stays
+      // ended: its cookie, of the old generation, is refused at its next request.
+      if (bumped?.kept !== true || keep === undefined || state === undefined) return
+      state.identity = { ...keep, gen: bumped.gen }
       state.reissue = true
     },
   }

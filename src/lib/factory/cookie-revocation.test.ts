@@ -178,6 +178,40 @@ describe('createSignedCookieFactory({ revocation })', () => {
     assert.equal(await whoIs(other), 'anonymous', 'the full record ended the other sessions')
   })
 
+  it('does not let a regenerate past a full owner record overtake a "log out everywhere"', async () => {
+    const inner = createMemoryStore({ sweepIntervalMs: null, now: () => START })
+    /** Runs before the store's read number `n` (counted from `reads = 0`). */
+    const beforeRead = new Map<number, () => Promise<unknown>>()
+    let reads = 0
+    const store: SessionStore = {
+      ...inner,
+      get: async (key) => {
+        const hook = beforeRead.get(++reads)
+        beforeRead.delete(reads)
+        await hook?.()
+        return inner.get(key)
+      },
+    }
+    const { factory, login, request, whoIs } = setup({ store })
+    const laptop = await login('ann')
+    const phone = await login('ann')
+    for (let round = 0; round < MAX_REVOKED_PER_OWNER; round++) {
+      await request(await login('ann'), (s) => s.invalidate())
+    }
+    // The phone regenerates. Its commit checks its cookie, reads the owner's generation for the
+    // new cookie, then reads the full record to bump it; just before that third read, ann logs
+    // out everywhere from the laptop.
+    const session = await factory.load(`session=${phone}`)
+    session.regenerate()
+    reads = 0
+    beforeRead.set(3, () => request(laptop, () => factory.revokeSessions('ann')))
+    const headers = await factory.commit(session)
+    assert.equal(beforeRead.size, 0, 'the laptop logged out everywhere during the commit')
+    const cookie = headers[0]!.slice('session='.length, headers[0]!.indexOf(';'))
+    assert.equal(await whoIs(laptop), 'anonymous')
+    assert.equal(await whoIs(cookie), 'anonymous', 'the overlapping regenerate does not survive it')
+  })
+
   it('writes the revocation before the deletion cookie is returned', async () => {
     const inner = createMemoryStore({ sweepIntervalMs: null, now: () => START })
     let release: () => void = () => {}
@@ -281,6 +315,64 @@ describe('createSignedCookieFactory({ revocation })', () => {
     assert.equal(await whoIs(kept), 'ann')
     assert.equal(await whoIs(phone), 'anonymous')
     assert.equal(await whoIs(laptop), 'anonymous', 'the old copy of this device is refused')
+  })
+
+  it('does not keep an except session that another "log out everywhere" ended first', async () => {
+    const { factory, login, whoIs, request } = setup()
+    const stolen = await login('ann')
+    // The thief's "log out other devices" request is under way (a password check, say) when
+    // ann, on her laptop, logs out everywhere.
+    const { cookie, headers } = await request(stolen, async (session) => {
+      await factory.revokeSessions('ann')
+      await factory.revokeSessions('ann', { except: session })
+    })
+    assert.equal(cookie, undefined, 'not re-issued under the new generation')
+    assert.deepEqual(headers, [])
+    assert.equal(await whoIs(stolen), 'anonymous')
+  })
+
+  it('does not keep an except session that logged out in another tab first', async () => {
+    const { factory, login, whoIs, request } = setup()
+    const cookie = await login('ann')
+    const { cookie: kept } = await request(cookie, async (session) => {
+      // Tab 1 logs out while tab 2's "log out other devices" is under way.
+      await request(cookie, (other) => other.invalidate())
+      await factory.revokeSessions('ann', { except: session })
+    })
+    assert.equal(kept, undefined)
+    assert.equal(await whoIs(cookie), 'anonymous', 'the logged-out session stays ended')
+  })
+
+  it('keeps the except session of only one of two revokeSessions calls that overlap', async () => {
+    const { factory, login, whoIs, request, store } = setup()
+    const [laptop, phone] = [await login('ann'), await login('ann')]
+    // Both calls read the owner record before either writes it. Its reads: the two loads, then
+    // the two calls.
+    const ownerRecord = createHash('sha256')
+      .update('cloakroom/revocation/owner/session/ann')
+      .digest('base64url')
+    const get = store.get.bind(store)
+    let reads = 0
+    let release: () => void = () => {}
+    const bothRead = new Promise<void>((resolve) => (release = resolve))
+    store.get = async (key) => {
+      const record = await get(key)
+      if (key !== ownerRecord) return record
+      reads++
+      if (reads === 4) release()
+      if (reads === 3 || reads === 4) await bothRead
+      return record
+    }
+    const [fromLaptop, fromPhone] = await Promise.all([
+      request(laptop, (session) => factory.revokeSessions('ann', { except: session })),
+      request(phone, (session) => factory.revokeSessions('ann', { except: session })),
+    ])
+    store.get = get
+    const kept = [fromLaptop.cookie, fromPhone.cookie].filter((cookie) => cookie !== undefined)
+    assert.equal(kept.length, 1, 'one re-issued cookie')
+    assert.equal(await whoIs(kept[0]!), 'ann')
+    assert.equal(await whoIs(laptop), 'anonymous')
+    assert.equal(await whoIs(phone), 'anonymous')
   })
 
   it('gives the new generation to a session that logs in and logs out the others at once', async () => {

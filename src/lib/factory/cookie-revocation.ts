@@ -81,7 +81,9 @@ export interface RevocableSessionFactory<
    * @remarks
    * Bumps the owner's generation in the store. A session passed as `except` that belongs to the
    * owner is re-issued under the new generation by its own response, so call this before the
-   * response is sent. A session that gets its owner in the same request (login, then "log out
+   * response is sent. It is not when it was ended before the call (a logout in another tab, an
+   * earlier `revokeSessions`), nor when another call overlapping this one replaced its
+   * generation: of two calls at once, only one keeps its session. A session that gets its owner in the same request (login, then "log out
    * other devices") takes the new generation anyway.
    *
    * @param owner the user's id
@@ -120,6 +122,14 @@ export type RevocationCheck =
       /** How many live revoked ids the owner record holds (0 without an owner). */
       readonly revokedCount: number
     }
+
+/** What {@link CookieRevocation.bump} did. */
+export interface BumpResult {
+  /** The owner's new generation. */
+  readonly gen: number
+  /** Whether the session to keep may go on under it. */
+  readonly kept: boolean
+}
 
 /** The store side of cookie revocation, used by the cookie engine. */
 export interface CookieRevocation {
@@ -164,10 +174,14 @@ export interface CookieRevocation {
    * Bumps the owner's generation, so every cookie issued before is refused.
    *
    * @param owner the owner
-   * @returns the new generation, or undefined when the owner has no record (no cookie to refuse)
+   * @param keep a session of the owner that is to go on under the new generation (the request's
+   *   own, for "log out other devices", or one regenerated past the revoked-id limit)
+   * @returns the new generation, and whether `keep` may go on: only if it was still valid when
+   *   the record was read (its generation, its id not revoked) and no other bump replaced this
+   *   one's generation meanwhile; undefined when the owner has no record (no cookie to refuse)
    * @throws {@link StoreUnavailableError} when the store cannot be reached
    */
-  bump(owner: string): Promise<number | undefined>
+  bump(owner: string, keep?: CookieIdentity): Promise<BumpResult | undefined>
 }
 
 /**
@@ -271,12 +285,21 @@ export function createCookieRevocation(
   }
 
   /** Moves the owner's generation on; see {@link CookieRevocation.bump}. */
-  const bump = async (owner: string): Promise<number | undefined> => {
+  const bump = async (owner: string, keep?: CookieIdentity): Promise<BumpResult | undefined> => {
     const time = now()
     const ownerRecordKey = ownerKey(owner)
     const record = await call('revokeSessions', () => store.get(ownerRecordKey))
     if (record === undefined) return undefined
-    const next = (generationOf(record) ?? -1) + 1
+    const current = generationOf(record)
+    // A session revoked before this bump (its generation gone, its id recorded) stays ended.
+    const keepable =
+      keep !== undefined &&
+      current === keep.gen &&
+      !Object.hasOwn(record.system, REVOKED_PREFIX + keep.sid)
+    // A random generation, not the next number: two bumps at once then write different ones,
+    // and only the one whose generation stands keeps its session.
+    let next = randomGeneration()
+    while (next === current) next = randomGeneration()
     // Every revoked id in the record was issued under an older generation: refused anyway.
     const deleted = new Set(
       Object.keys(record.system).filter((field) => field.startsWith(REVOKED_PREFIX)),
@@ -289,7 +312,10 @@ export function createCookieRevocation(
         expires: Math.max(record.expires, outliving(time)),
       }),
     )
-    return patched ? next : undefined
+    if (!patched) return undefined
+    if (!keepable) return { gen: next, kept: false }
+    const after = await call('revokeSessions', () => store.get(ownerRecordKey))
+    return { gen: next, kept: after !== undefined && generationOf(after) === next }
   }
 
   return {
