@@ -262,8 +262,19 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     let system = source.s
     if (revocation !== undefined) {
       const sid = system?.[SID_FIELD]
-      const owner = system?.[OWNER_FIELD]
       const gen = system?.[GENERATION_FIELD]
+      // The id and generation are written as they are; the owner, like every library field,
+      // through the serializer: read it back the same way.
+      const encodedOwner = system?.[OWNER_FIELD]
+      let owner: unknown
+      if (encodedOwner !== undefined) {
+        try {
+          owner = serializer.decode(encodedOwner)
+        } catch {
+          return refuse('malformed')
+        }
+        if (typeof owner !== 'string') return refuse('malformed')
+      }
       // A cookie without an id (issued before revocation was on) could never be refused: refuse it.
       if (!revocation.isSid(sid)) return refuse('revoked')
       if (typeof owner === 'string' && !Number.isSafeInteger(gen)) return refuse('revoked')

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import type { InvalidCookieReason } from '../codec/cookie-codec.js'
 import { ConfigError, SessionCommittedError, StoreUnavailableError } from '../errors.js'
+import type { JsonValue, Serializer } from '../session/serializer.js'
 import { sessionChanges, type Session } from '../session/session.js'
 import { createMemoryStore, type MemoryStore } from '../store/memory-store.js'
 import type { SessionStore } from '../store/session-store.js'
@@ -210,6 +211,23 @@ describe('createSignedCookieFactory({ revocation })', () => {
     const cookie = headers[0]!.slice('session='.length, headers[0]!.indexOf(';'))
     assert.equal(await whoIs(laptop), 'anonymous')
     assert.equal(await whoIs(cookie), 'anonymous', 'the overlapping regenerate does not survive it')
+  })
+
+  it('reads the owner through a custom serializer, as it was written', async () => {
+    // A serializer in the superjson style: every value travels wrapped.
+    const wrapping: Serializer = {
+      encode: (value) => ({ json: value as JsonValue }),
+      decode: (encoded) => (encoded as { json: unknown }).json,
+    }
+    const { factory, login, request, whoIs, store } = setup({ serializer: wrapping })
+    const cookie = await login('ann')
+    const records = (store as MemoryStore).size
+    // An ordinary write keeps the identity: no new id, nothing revoked.
+    const { cookie: written } = await request(cookie, (s) => s.set('n', 1))
+    assert.equal(systemOf(written!).sid, systemOf(cookie).sid)
+    assert.equal((store as MemoryStore).size, records)
+    await factory.revokeSessions('ann')
+    assert.equal(await whoIs(written!), 'anonymous')
   })
 
   it('writes the revocation before the deletion cookie is returned', async () => {
