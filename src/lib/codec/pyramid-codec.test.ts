@@ -173,6 +173,10 @@ describe('createPyramidCodec', () => {
     const result = codec.decode(pyramidCookie('[1700000000, 1700000000.75, {}]', defaultKey()))
     assert.ok(result.ok)
     assert.equal(result.payload.lastActive, result.payload.created)
+    // A created stamp at the very end of its second rounds up to a whole second past accessed.
+    const late = codec.decode(pyramidCookie('[1700000000, 1700000000.9996, {}]', defaultKey()))
+    assert.ok(late.ok)
+    assert.equal(late.payload.lastActive, late.payload.created)
     const older = codec.decode(pyramidCookie('[1699999990, 1700000000.75, {}]', defaultKey()))
     assert.ok(older.ok)
     assert.equal(older.payload.lastActive, 1_699_999_990_000, 'left for the factory to refuse')
@@ -260,6 +264,22 @@ describe('createPyramidCodec', () => {
       }),
       { numRuns: 100 },
     )
+  })
+
+  it('refuses a cookie holding an integer JavaScript cannot hold exactly, rather than change it', () => {
+    const codec = createPyramidCodec({ secret: SECRET })
+    for (const id of ['1234567890123456789', '-9007199254740993']) {
+      const result = codec.decode(
+        pyramidCookie(`[1700000000, 1700000000.5, {"user_id": ${id}}]`, defaultKey()),
+      )
+      assert.deepEqual(result, { ok: false, reason: 'malformed' }, id)
+    }
+    // Integers JavaScript writes back as they are (the largest safe one, -2^53, a double past
+    // 2^53 as JavaScript prints it), floats, and digits inside strings are fine.
+    const json =
+      '{"a": 9007199254740991, "b": -9007199254740992, "c": 123456789012345680000, "d": 1e+30, "e": "12345678901234567890"}'
+    const fine = codec.decode(pyramidCookie(`[1700000000, 1700000000.5, ${json}]`, defaultKey()))
+    assert.deepEqual(body(fine), { d: JSON.parse(json) as unknown })
   })
 
   it('keeps a "__proto__" key as data', () => {

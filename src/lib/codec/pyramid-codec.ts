@@ -80,6 +80,25 @@ const HASHES: Readonly<Record<PyramidHashAlgorithm, string>> = {
  * writes more than 4064 characters.
  */
 const MAX_VALUE_LENGTH = 64 * 1024
+/** A JSON string, or a JSON number (the tokens that can hold digits). */
+const JSON_STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g
+
+/**
+ * Whether JSON text holds an integer literal that would not come back as written once read and
+ * written again by JavaScript (Python writes ints of any size; a JavaScript number above 2^53
+ * holds only some of them). Floats (with a fraction or an exponent) are left alone.
+ *
+ * @param json JSON text
+ * @returns true when such an integer is found
+ */
+function hasUnsafeInteger(json: string): boolean {
+  for (const [token] of json.matchAll(JSON_STRING_OR_NUMBER)) {
+    if (token.length < 16 || token.startsWith('"') || /[.eE]/.test(token)) continue
+    if (String(Number(token)) !== token) return true
+  }
+  return false
+}
+
 /** Either base64 alphabet, optionally padded: everything Pyramid's decoder is given in practice. */
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
@@ -248,7 +267,10 @@ export function createPyramidCodec(options: PyramidCodecOptions): CookieCodec {
       return invalid('bad-signature')
     let parsed: unknown
     try {
-      parsed = JSON.parse(UTF8.decode(payload))
+      const json = UTF8.decode(payload)
+      // JavaScript would round it, and the next write would hand Pyramid another number.
+      if (hasUnsafeInteger(json)) return invalid('malformed')
+      parsed = JSON.parse(json)
     } catch {
       return invalid('malformed')
     }
@@ -261,8 +283,9 @@ export function createPyramidCodec(options: PyramidCodecOptions): CookieCodec {
     if (body === undefined) return invalid('malformed')
     const createdMs = Math.round(created * 1000)
     let lastActive = Math.round(accessed * 1000)
-    // `accessed` is truncated to whole seconds: within that second it may precede `created`.
-    if (lastActive < createdMs && createdMs - lastActive < 1000) lastActive = createdMs
+    // `accessed` is truncated to whole seconds: within that second it may precede `created`, by
+    // up to a second once `created` is rounded to the millisecond.
+    if (lastActive < createdMs && createdMs - lastActive <= 1000) lastActive = createdMs
     return { ok: true, staleKey: false, payload: { created: createdMs, lastActive, body } }
   }
 
