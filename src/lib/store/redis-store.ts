@@ -179,6 +179,18 @@ return 1
 `)
 
 /**
+ * Deletes a session. KEYS[1] is the session hash. Returns {owner or '', ownerUntil or ''}, so the
+ * caller can take the session out of its owner's index.
+ */
+const DELETE = script(`
+local key = KEYS[1]
+local owner = redis.call('HGET', key, 'owner') or ''
+local ownerUntil = redis.call('HGET', key, 'ownerUntil') or ''
+redis.call('DEL', key)
+return {owner, ownerUntil}
+`)
+
+/**
  * Deletes a session if it still belongs to an owner. KEYS[1] is the session hash; ARGV: owner,
  * now. Returns 2 when a live record was deleted, 1 when an expired one was, 0 when the record is
  * missing or has another owner.
@@ -211,11 +223,11 @@ return removed
 
 /**
  * How long past its `ownerUntil` an index entry is kept before it is removed without looking at
- * its session: room for the clocks of several app servers to disagree. Before then, an entry
+ * its session: room for the clocks of several app servers to disagree (by up to ten minutes). Before then, an entry
  * whose session is missing or has another owner stays (the writer that added it may not have
  * written the session yet).
  */
-const INDEX_GRACE_MS = 60_000
+const INDEX_GRACE_MS = 10 * 60_000
 
 const DATA = 'd:'
 /** Keys per SCAN page in `stats()`. */
@@ -460,8 +472,9 @@ class DeadlineClient implements RedisStoreClient {
  * on a cluster, but a session and its owner index live on different slots and are written by
  * separate commands. The index is written first and may briefly list a session that is not
  * there yet; it never misses a session that is. Its members are scored by `ownerUntil`, and each
- * write to an index drops the members a minute past theirs: it holds the owner's recent
- * sessions, not one member per login ever made.
+ * write to an index drops the members ten minutes past theirs (the app servers' clocks must agree
+ * within that), and `delete` takes its session out: it holds the owner's recent sessions, not
+ * one member per login ever made.
  *
  * A patch or a touch is one round trip: a Lua script (EVALSHA) checks that the record still
  * exists and has not expired (so a slow request never resurrects a deleted session), applies
@@ -742,7 +755,15 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
     delete(idHash) {
       return run('delete', async (client) => {
-        await client.del(sessionKey(idHash))
+        const [owner, until] = (await evaluate(client, DELETE, sessionKey(idHash), [])) as [
+          string,
+          string,
+        ]
+        // The owner index would list it until its ownerUntil: a user who logs in and out all
+        // day would make every listSessions read each of those sessions.
+        if (owner !== '' && until !== '') {
+          await unindexUnchanged(client, String(owner), [{ idHash, until: Number(until) }])
+        }
       })
     },
 
