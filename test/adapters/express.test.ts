@@ -80,6 +80,10 @@ describe('express: setOnException without sessionErrorHandler()', () => {
         req.session.set('n', 1)
         throw new TypeError('boom')
       })
+      app.get('/throw-string-status', (req) => {
+        req.session.set('n', 1)
+        throw new RangeError('boom')
+      })
       app.get('/ok', (req, res) => {
         req.session.set('n', 1)
         res.send('ok')
@@ -88,6 +92,10 @@ describe('express: setOnException without sessionErrorHandler()', () => {
         if (!(error instanceof Error)) return next(error)
         // An error page written with node's own writeHead: its status is set by that very call.
         if (error instanceof TypeError) return void res.writeHead(500).end('sorry')
+        // node:http takes a numeric string too.
+        if (error instanceof RangeError) {
+          return void res.writeHead('500' as unknown as number).end('sorry')
+        }
         res.status(500).send('sorry')
       }
       app.use(errorPage)
@@ -99,6 +107,9 @@ describe('express: setOnException without sessionErrorHandler()', () => {
         const raw = await harness.fetch('/throw-raw')
         assert.equal(raw.status, 500)
         assert.deepEqual(raw.headers.getSetCookie(), [], 'writeHead(500) counts too')
+        const stringStatus = await harness.fetch('/throw-string-status')
+        assert.equal(stringStatus.status, 500)
+        assert.deepEqual(stringStatus.headers.getSetCookie(), [], "writeHead('500') counts too")
         const ok = await harness.fetch('/ok')
         assert.equal(ok.headers.getSetCookie().length, 1)
       } finally {

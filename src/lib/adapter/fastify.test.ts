@@ -135,6 +135,15 @@ describe('session (cloakroom/fastify)', () => {
           return reply.send(Readable.from(['streamed']))
         })
         pages.get('/cached', (_request, reply) => reply.send('no session change'))
+        // A header writeHead refuses; the error page that follows must be checked too.
+        pages.setErrorHandler((_error, _request, reply) => {
+          reply.removeHeader('x-title')
+          return reply.code(500).send('error page')
+        })
+        pages.get('/bad-header', (request, reply) => {
+          request.session.set('seen', true)
+          return reply.header('x-title', 'caf\u00e9 \u2615').send('page')
+        })
         return Promise.resolve()
       })
       app.get(
@@ -162,6 +171,9 @@ describe('session (cloakroom/fastify)', () => {
           )
           assert.match(response.headers.get('vary') ?? '', /\bCookie\b/, `${name} ${path}`)
         }
+        const errorPage = await fetch(`${origin}/bad-header`)
+        assert.equal(errorPage.status, 500, name)
+        assert.equal(errorPage.headers.get('cache-control'), 'private, no-store', name)
         // A reply without a session cookie keeps the app's policy.
         const cached = await fetch(`${origin}/cached`)
         assert.deepEqual(cached.headers.getSetCookie(), [])

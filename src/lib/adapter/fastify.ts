@@ -113,13 +113,16 @@ class RawHeaders implements HeaderCarrier {
 function keepFromSharedCachesAtWriteHead(res: ServerResponse): void {
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse
   const checked = (...args: unknown[]): ServerResponse => {
-    res.writeHead = writeHead
     const headers = args.find(
       (arg): arg is Record<string, unknown> =>
         typeof arg === 'object' && arg !== null && !Array.isArray(arg),
     )
     keepFromSharedCaches(headers === undefined ? new RawHeaders(res) : new HeadersObject(headers))
-    return writeHead(...args)
+    const written = writeHead(...args)
+    // Only once the head is out: a writeHead that throws (an invalid header) is followed by an
+    // error answer, which must be checked too.
+    res.writeHead = writeHead
+    return written
   }
   res.writeHead = checked
 }

@@ -159,7 +159,8 @@ function takeWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
  * asynchronous commit (server-side stores) is awaited before anything is written: calls made
  * meanwhile are queued in order and replayed, and `res.headersSent` is already true, as it would
  * be without the wait, so frameworks do not start a second response. A replayed call that fails
- * (an invalid header value, a write after `end`) is reported, never thrown into a promise.
+ * (an invalid header value) is reported, never thrown into a promise; a replayed call after
+ * `end` is not made, but its callback runs as node:http would run it.
  *
  * A failed commit is reported through `onCommitError` and replaces the response with a 500 (503
  * for an unavailable store); the call that triggered it does nothing. It is never thrown from that
@@ -286,9 +287,10 @@ class Interception implements ResponseInterceptor {
     }
     // writeHead(status, ...) sets the status only when it runs, after the commit: the commit
     // (which may count a 5xx as failed) must see the status the response is about to get.
-    const status = name === 'writeHead' ? args[0] : undefined
-    if (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 999) {
-      this.#res.statusCode = status
+    if (name === 'writeHead') {
+      // As node:http reads it: a numeric string counts.
+      const status = Math.trunc(Number(args[0]))
+      if (status >= 100 && status <= 999) this.#res.statusCode = status
     }
     let committed: readonly string[] | Promise<readonly string[]>
     try {
@@ -431,11 +433,6 @@ class Interception implements ResponseInterceptor {
   }
 
   /**
-   * Drops a call the failed commit will never send, but still calls its callback (with the
-   * commit's error, on a later tick, as a stream reports a failed write): a handler awaiting
-   * `res.end(callback)` must not wait forever.
-   */
-  /**
    * A call held back during the commit that comes after `end()`. Made, a write would be a "write
    * after end" error emitted on the response, where nobody listens: it is not made, but its
    * callback runs as node:http would run it, so code that awaits it goes on. An `end(callback)`
@@ -455,6 +452,11 @@ class Interception implements ResponseInterceptor {
     process.nextTick(callback, error)
   }
 
+  /**
+   * Drops a call the failed commit will never send, but still calls its callback (with the
+   * commit's error, on a later tick, as a stream reports a failed write): a handler awaiting
+   * `res.end(callback)` must not wait forever.
+   */
   #drop(args: unknown[]): void {
     const callback = args[args.length - 1]
     if (typeof callback === 'function') process.nextTick(callback, this.#commitError)
