@@ -8,6 +8,7 @@ import {
   keepFromSharedCaches,
   type HeaderCarrier,
 } from '../http/carrier.js'
+import { nodeHeaderCarrier } from '../http/response-interceptor.js'
 import { releaseBody } from '../http/web-headers.js'
 import type { DefaultSessionData, Session as CloakroomSession } from '../session/session.js'
 
@@ -83,27 +84,6 @@ class HeadersObject implements HeaderCarrier {
   }
 }
 
-/** The headers already set on a `node:http` response, as a carrier. */
-class RawHeaders implements HeaderCarrier {
-  readonly #res: ServerResponse
-
-  constructor(res: ServerResponse) {
-    this.#res = res
-  }
-
-  get(name: string): string | undefined {
-    return headerText(this.#res.getHeader(name))
-  }
-
-  set(name: string, value: string): void {
-    this.#res.setHeader(name, value)
-  }
-
-  append(name: string, value: string): void {
-    this.#res.appendHeader(name, value)
-  }
-}
-
 /**
  * Makes sure a reply that carries a session cookie still has `Vary: Cookie` and a private
  * `Cache-Control` when its head is written: `onSend` hooks that run after the plugin's (those of
@@ -117,7 +97,9 @@ function keepFromSharedCachesAtWriteHead(res: ServerResponse): void {
       (arg): arg is Record<string, unknown> =>
         typeof arg === 'object' && arg !== null && !Array.isArray(arg),
     )
-    keepFromSharedCaches(headers === undefined ? new RawHeaders(res) : new HeadersObject(headers))
+    keepFromSharedCaches(
+      headers === undefined ? nodeHeaderCarrier(res) : new HeadersObject(headers),
+    )
     const written = writeHead(...args)
     // Only once the head is out: a writeHead that throws (an invalid header) is followed by an
     // error answer, which must be checked too.
