@@ -83,8 +83,8 @@ export interface RevocableSessionFactory<
    * owner is re-issued under the new generation by its own response, so call this before the
    * response is sent. It is not when it was ended before the call (a logout in another tab, an
    * earlier `revokeSessions`), nor when another call overlapping this one replaced its
-   * generation: of two calls at once, only one keeps its session. A session that gets its owner in the same request (login, then "log out
-   * other devices") takes the new generation anyway.
+   * generation: of two calls at once, only one keeps its session. A session that gets its owner
+   * in the same request (login, then "log out other devices") takes the new generation anyway.
    *
    * @param owner the user's id
    * @param options the session to keep

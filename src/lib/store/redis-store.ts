@@ -223,9 +223,9 @@ return removed
 
 /**
  * How long past its `ownerUntil` an index entry is kept before it is removed without looking at
- * its session: room for the clocks of several app servers to disagree (by up to ten minutes). Before then, an entry
- * whose session is missing or has another owner stays (the writer that added it may not have
- * written the session yet).
+ * its session: room for the clocks of several app servers to disagree (by up to ten minutes).
+ * Before then, an entry whose session is missing or has another owner stays (the writer that
+ * added it may not have written the session yet).
  */
 const INDEX_GRACE_MS = 10 * 60_000
 
@@ -315,17 +315,17 @@ type EventSource = {
   on?(event: string, listener: (error: unknown) => void): unknown
 }
 
+/** Picks the client to send one command through, given the milliseconds its operation has left. */
+type CommandClient = (remainingMs: number) => RedisStoreClient
+
 /**
- * Picks the client to send one command through, given the milliseconds its operation has left.
- * node-redis' own `timeout` command option drops a command that could not be written in time
+ * Makes the {@link CommandClient} of a client. node-redis' own `timeout` command option drops a command that could not be written in time
  * (Redis away, a reconnect under way) from its offline queue, so it never runs after the request
  * gave up; the store's deadline covers the reply. While the client is ready, commands are written
  * at once and the option (an `AbortSignal.timeout` per command, a heavy load on the garbage
  * collector) is skipped. The choice is made for every command, not once per operation: the link
  * can drop between two commands of one operation.
  */
-type CommandClient = (remainingMs: number) => RedisStoreClient
-
 function commandClient(client: RedisStoreClient): CommandClient {
   const configurable = client as RedisStoreClient & {
     readonly isReady?: boolean
