@@ -240,6 +240,30 @@ describe('createRedisStore', { skip }, () => {
     assert.deepEqual(await redis.zRange(`${prefix}owner:{${owner}}`, 0, -1), [stays])
   })
 
+  it('deletes a session even when taking it out of its owner index fails', async () => {
+    const redis = await client()
+    const owner = uniqueName()
+    const ownerIndex = `${prefix}owner:{${owner}}`
+    // A client whose commands on the owner index fail (the link dropped after the DEL).
+    const failing = new Proxy(redis, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property, target)
+        if (typeof value !== 'function') return value
+        return (...args: unknown[]): unknown => {
+          const key = (args[1] as { keys?: string[] } | undefined)?.keys?.[0]
+          if ((property === 'evalSha' || property === 'eval') && key === ownerIndex) {
+            return Promise.reject(new Error('connection lost'))
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args)
+        }
+      },
+    }) as unknown as RedisStoreClient
+    const id = newIdHash()
+    await createRedisStore({ client: redis, prefix }).set(id, record({ owner }))
+    await createRedisStore({ client: failing, prefix }).delete(id)
+    assert.equal(await redis.exists(`${prefix}{${id}}`), 0)
+  })
+
   it('keeps an index entry written again while deleteByOwner decided to remove it', async () => {
     const redis = await client()
     const ownerIndex = `${prefix}owner:{${uniqueName()}}`

@@ -518,16 +518,15 @@ export function createCookieSessionFactory<Data extends object = DefaultSessionD
     // The owner record holds as many revoked ids as it may (it is read on every request): end
     // all of the owner's sessions with a new generation instead of recording one more. A session
     // that goes on for the same owner (a regenerate) is issued under the new generation.
-    const bumped = await revocation.bump(identity.owner, identity)
-    // Not kept (revoked meanwhile, or another bump overtook this one): the cookie built under the
-    // old generation is refused at its next request.
-    if (
-      bumped?.kept === true &&
+    const continues =
       data !== undefined &&
       system?.[GENERATION_FIELD] !== undefined &&
       owner === identity.owner &&
       headers[0] !== deletion
-    ) {
+    const bumped = await revocation.bump(identity.owner, continues ? identity : undefined)
+    // Not kept (revoked meanwhile, or another bump overtook this one): the cookie built under the
+    // old generation is refused at its next request.
+    if (continues && bumped?.kept === true) {
       system[GENERATION_FIELD] = bumped.gen
       headers = write(view.created, data, system, state)
     }

@@ -361,6 +361,37 @@ describe('createSignedCookieFactory({ revocation })', () => {
     assert.equal(await whoIs(cookie), 'anonymous', 'the logged-out session stays ended')
   })
 
+  it('keeps the session of a "log out other devices" sent twice before the first answer', async () => {
+    const { factory, login, whoIs } = setup()
+    const [laptop, phone] = [await login('ann'), await login('ann')]
+    // A double click: both requests carry the cookie from before either call.
+    const first = await factory.load(`session=${laptop}`)
+    const second = await factory.load(`session=${laptop}`)
+    await factory.revokeSessions('ann', { except: first })
+    await factory.revokeSessions('ann', { except: second })
+    await factory.commit(first)
+    const answer = (await factory.commit(second)).find((header) => header.startsWith('session='))
+    const kept = answer!.slice('session='.length, answer!.indexOf(';'))
+    assert.equal(await whoIs(kept), 'ann', 'the second answer keeps the device that clicked')
+    assert.equal(await whoIs(phone), 'anonymous')
+    // A "log out everywhere" in between forgets the kept session: a late copy is not kept.
+    const late = await factory.load(`session=${kept}`)
+    await factory.revokeSessions('ann')
+    await factory.revokeSessions('ann', { except: late })
+    assert.deepEqual(await factory.commit(late), [])
+    assert.equal(await whoIs(kept), 'anonymous')
+  })
+
+  it('moves the generation on with a random source that repeats itself', async () => {
+    const { factory, login, whoIs } = setup(
+      {},
+      { randomBytes: (size) => new Uint8Array(size).fill(7) },
+    )
+    const cookie = await login('ann')
+    await factory.revokeSessions('ann')
+    assert.equal(await whoIs(cookie), 'anonymous')
+  })
+
   it('keeps the except session of only one of two revokeSessions calls that overlap', async () => {
     const { factory, login, whoIs, request, store } = setup()
     const [laptop, phone] = [await login('ann'), await login('ann')]

@@ -2,6 +2,7 @@ import { createStoreCaller } from '../store/store-call.js'
 import { hash } from 'node:crypto'
 import { pooledRandomBytes } from '../codec/random-pool.js'
 import { ConfigError } from '../errors.js'
+import type { JsonValue } from '../session/serializer.js'
 import type { DefaultSessionData } from '../session/session.js'
 import type { SessionStore, StoredNamespacePatch, StoredSession } from '../store/session-store.js'
 import { MAX_COOKIE_LIFETIME_SECONDS } from './options.js'
@@ -37,6 +38,12 @@ const GENERATION_BYTES = 6
 const GENERATION_FIELD = 'gen'
 /** The prefix of the owner record's fields naming a revoked session id: `r:<sid>`. */
 const REVOKED_PREFIX = 'r:'
+/**
+ * The owner record's field naming the session the last bump kept: a second "log out other
+ * devices" from that session, sent before it got the first one's answer (a double click),
+ * keeps it too.
+ */
+const KEPT_FIELD = 'kept'
 const NO_CHANGES: StoredNamespacePatch = { set: new Map(), deleted: new Set() }
 
 /** The `revocation` option of the signed and encrypted cookie factories. */
@@ -47,7 +54,8 @@ export interface CookieRevocationOptions {
    * `createStoreFactory`: the revocation records use keys no session record can have.
    *
    * > [!WARNING]
-   * > The store must keep records until they expire. A lost record can let a revoked cookie back
+   * > The store must read its own writes (a primary, not a lagging read replica), and keep
+   * > records until they expire. A lost record can let a revoked cookie back
    * > in: size `createMemoryStore({ maxEntries })` for one record per logout (of a session
    * > without an owner that held data) within `absoluteTimeout`, plus one per user, and run Redis
    * > with `maxmemory-policy noeviction`, never an evicting policy.
@@ -291,23 +299,28 @@ export function createCookieRevocation(
     const record = await call('revokeSessions', () => store.get(ownerRecordKey))
     if (record === undefined) return undefined
     const current = generationOf(record)
-    // A session revoked before this bump (its generation gone, its id recorded) stays ended.
+    // A session revoked before this bump (its generation gone, its id recorded) stays ended,
+    // unless the bump that moved its generation kept it.
     const keepable =
       keep !== undefined &&
-      current === keep.gen &&
+      (current === keep.gen || record.system[KEPT_FIELD] === keep.sid) &&
       !Object.hasOwn(record.system, REVOKED_PREFIX + keep.sid)
     // A random generation, not the next number: two bumps at once then write different ones,
-    // and only the one whose generation stands keeps its session.
+    // and only the one whose generation stands keeps its session. (A random source that repeats
+    // itself, as a test's may, still moves it on.)
     let next = randomGeneration()
-    while (next === current) next = randomGeneration()
+    if (next === current) next = (next + 1) % 2 ** (8 * GENERATION_BYTES)
     // Every revoked id in the record was issued under an older generation: refused anyway.
     const deleted = new Set(
       Object.keys(record.system).filter((field) => field.startsWith(REVOKED_PREFIX)),
     )
+    const set = new Map<string, JsonValue>([[GENERATION_FIELD, next]])
+    if (keepable) set.set(KEPT_FIELD, keep.sid)
+    else deleted.add(KEPT_FIELD)
     const patched = await call('revokeSessions', () =>
       store.patch(ownerRecordKey, {
         data: NO_CHANGES,
-        system: { set: new Map([[GENERATION_FIELD, next]]), deleted },
+        system: { set, deleted },
         lastActive: time,
         expires: Math.max(record.expires, outliving(time)),
       }),

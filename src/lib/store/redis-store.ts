@@ -760,9 +760,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           string,
         ]
         // The owner index would list it until its ownerUntil: a user who logs in and out all
-        // day would make every listSessions read each of those sessions.
+        // day would make every listSessions read each of those sessions. Best effort: the
+        // session is gone, and an entry left behind is dropped when the index is read.
         if (owner !== '' && until !== '') {
-          await unindexUnchanged(client, String(owner), [{ idHash, until: Number(until) }])
+          await unindexUnchanged(client, String(owner), [{ idHash, until: Number(until) }]).catch(
+            () => undefined,
+          )
         }
       })
     },
