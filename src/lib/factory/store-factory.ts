@@ -478,6 +478,10 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     return cookieFor(id, time)
   }
 
+  /** Whether a session last active at `lastActive` is due a `touch` of its expiry at `time`. */
+  const touchDue = (lastActive: number, time: number): boolean =>
+    reissueMs !== null && (reissueMs === 0 || time - lastActive > reissueMs)
+
   /**
    * Whether a commit would make no store call and send no cookie (what {@link save} decides for a
    * request that changed nothing and whose expiry needs no touch yet), worked out without one.
@@ -487,7 +491,7 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
     const state = slot.stored
     if (state === undefined) return view.isEmpty()
     if (view.hasChanges()) return false
-    return reissueMs === null || (reissueMs !== 0 && now() - state.lastActive <= reissueMs)
+    return !touchDue(state.lastActive, now())
   }
 
   const save = async (
@@ -571,7 +575,7 @@ export function createStoreFactory<Data extends object = DefaultSessionData>(
       // false: another request ended the session meanwhile; it stays ended.
       return (await store.patch(state.idHash, patch)) ? sliding() : []
     }
-    if (reissueMs !== null && (reissueMs === 0 || time - state.lastActive > reissueMs)) {
+    if (touchDue(state.lastActive, time)) {
       const touched = await store.touch(state.idHash, time, expiresAt(view.created, time))
       return touched ? sliding() : []
     }
